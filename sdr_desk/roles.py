@@ -1,0 +1,50 @@
+"""Roles are groups with permissions, kept in step with this table on every migrate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import Group, Permission
+
+
+class Role:
+    SDR = "SDR"
+    AE = "AE"
+    MANAGER = "Manager"
+    MARKETING = "Marketing"
+    ADMIN = "Admin"
+
+
+_READ_LEADS = ["inbound.view_lead", "inbound.view_account", "inbound.view_activity", "inbound.view_timelineentry"]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    Role.SDR: _READ_LEADS + ["inbound.change_lead"],
+    Role.AE: _READ_LEADS,
+    Role.MARKETING: _READ_LEADS + ["inbound.view_source", "inbound.view_submission", "inbound.view_hostedform"],
+    Role.MANAGER: _READ_LEADS + [
+        "inbound.change_lead", "inbound.view_source", "inbound.view_submission", "inbound.change_submission",
+        "inbound.view_hostedform", "inbound.add_importjob", "inbound.view_importjob", "sdr_desk.view_team",
+        "sdr_desk.change_team",
+    ],
+    Role.ADMIN: ["*"],
+}
+
+
+def roles_sync(**kwargs: Any) -> None:
+    """Create the role groups and give each exactly its permissions (post_migrate receiver)."""
+    for role, codes in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        if codes == ["*"]:
+            group.permissions.set(Permission.objects.all())
+            continue
+        wanted = []
+        for code in codes:
+            app_label, codename = code.split(".")
+            wanted += list(Permission.objects.filter(content_type__app_label=app_label, codename=codename))
+        group.permissions.set(wanted)
+
+
+def user_roles(user: Any) -> set[str]:
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    return set(user.groups.values_list("name", flat=True))

@@ -1,0 +1,32 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from inbound import api
+from sdr_desk import views
+
+api_v1 = [
+    path("leads/", login_not_required(api.LeadCollectionApi.as_view()), name="api-leads"),
+    path("leads/<int:pk>/", login_not_required(api.LeadDetailApi.as_view()), name="api-lead-detail"),
+    path("events/", login_not_required(api.EventCollectionApi.as_view()), name="api-events"),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("inbound.urls")),
+    path("healthz", views.healthz, name="healthz"),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
