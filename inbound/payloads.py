@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from inbound import normalise
@@ -41,6 +42,7 @@ def _apply(fn: Callable[[str], str], value: str) -> str:
         raise serializers.ValidationError(str(error)) from None
 
 
+@extend_schema_field({"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string", "example": "51-200"}]})
 class EmployeeCountField(serializers.Field):
     """A number, or a range such as "51-200" (also "1k-5k", "10,000+")."""
 
