@@ -390,7 +390,7 @@ class HostedForm(models.Model):
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="forms")
     form_type = models.CharField(max_length=20, choices=FormType.choices)
     asset = models.CharField(max_length=200, blank=True, help_text="the asset or offer, e.g. 'State of RevOps 2026'")
-    fields = models.JSONField(default=list, help_text="fields asked besides email, in order")
+    fields = models.JSONField(default=list, blank=True, help_text="fields asked besides email, in order")
     required_fields = models.JSONField(default=list, blank=True)
     progressive_fields = models.JSONField(
         default=list, blank=True, help_text="asked instead when a returning visitor already gave the fields above"

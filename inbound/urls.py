@@ -5,7 +5,6 @@ from inbound import views_forms
 
 urlpatterns = [
     path("leads/", views.lead_list, name="lead-list"),
-    path("leads/<int:pk>/", views.lead_detail, name="lead-detail"),
     path("f/<slug:slug>/", views_forms.hosted_form, name="hosted-form"),
     path("forms/", views_forms.form_list, name="form-list"),
 ]
