@@ -115,9 +115,9 @@ class LeadFilterSerializer(serializers.Serializer):
     created_before = serializers.DateTimeField(required=False)
 
 
-def leads_visible_to(user: Any) -> QuerySet[Lead]:
+def leads_visible_to(user: Any, *, related: tuple[str, ...] = ()) -> QuerySet[Lead]:
     """A key sees the leads its source sent; staff need the view permission."""
-    leads = Lead.objects.select_related("source", "account")
+    leads = Lead.objects.select_related("source", "account", *related)
     if isinstance(user, ApiKeyUser):
         return leads.filter(Exists(Submission.objects.filter(lead=OuterRef("pk"), source=user.source)))
     if user.has_perm("inbound.view_lead"):
@@ -125,7 +125,14 @@ def leads_visible_to(user: Any) -> QuerySet[Lead]:
     raise exceptions.PermissionDenied("You may not read leads.")
 
 
-class LeadCollectionApi(APIView):
+class LeadOutputMixin:
+    """The lead representation; the project swaps in a richer one (scores, owner) without intake knowing."""
+
+    output_serializer: type[serializers.Serializer] = LeadOutSerializer
+    output_related: tuple[str, ...] = ()
+
+
+class LeadCollectionApi(LeadOutputMixin, APIView):
     @extend_schema(
         operation_id="leads_create",
         request=LeadPayloadSerializer,
@@ -150,6 +157,7 @@ class LeadCollectionApi(APIView):
                 return status.HTTP_202_ACCEPTED, _accepted_body(
                     outcome, "Stored, but processing failed; it will be retried.")
             code = status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK
+            # Intake's own representation: scoring and routing run after this commits.
             return code, LeadOutSerializer(outcome.lead).data
 
         return _idempotent(request, "leads", work)
@@ -160,7 +168,7 @@ class LeadCollectionApi(APIView):
         responses={200: LeadOutSerializer(many=True), 400: ERROR, 403: ERROR},
     )
     def get(self, request: Request) -> Response:
-        leads = leads_visible_to(request.user)
+        leads = leads_visible_to(request.user, related=self.output_related)
         filters = LeadFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         query = filters.validated_data
@@ -177,14 +185,14 @@ class LeadCollectionApi(APIView):
             leads = leads.filter(created_at__lt=query["created_before"])
         paginator = LeadPagination()
         page = paginator.paginate_queryset(leads, request, view=self)
-        return paginator.get_paginated_response(LeadOutSerializer(page, many=True).data)
+        return paginator.get_paginated_response(self.output_serializer(page, many=True).data)
 
 
-class LeadDetailApi(APIView):
+class LeadDetailApi(LeadOutputMixin, APIView):
     @extend_schema(operation_id="leads_retrieve", responses={200: LeadOutSerializer, 403: ERROR, 404: ERROR})
     def get(self, request: Request, pk: int) -> Response:
-        lead = get_object_or_404(leads_visible_to(request.user), pk=pk)
-        return Response(LeadOutSerializer(lead).data)
+        lead = get_object_or_404(leads_visible_to(request.user, related=self.output_related), pk=pk)
+        return Response(self.output_serializer(lead).data)
 
 
 class EventCollectionApi(APIView):

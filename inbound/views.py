@@ -1,15 +1,15 @@
-"""Staff pages of intake: the leads list and the lead page."""
+"""Staff pages of intake: the leads list. The lead page is the desk's (sdr_desk.views.lead_detail)."""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from inbound import selectors
-from inbound.models import Lead, LeadStatus, Source
+from inbound.models import LeadStatus, Source
 
 
 @require_GET
@@ -33,19 +33,3 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     }
     template = "inbound/_lead_rows.html" if request.htmx and request.htmx.target == "lead-rows" else "inbound/lead_list.html"
     return render(request, template, context)
-
-
-@require_GET
-@permission_required("inbound.view_lead", raise_exception=True)
-def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    lead = get_object_or_404(Lead.objects.select_related("source", "account"), pk=pk)
-    return render(
-        request,
-        "inbound/lead_detail.html",
-        {
-            "lead": lead,
-            "timeline": selectors.lead_timeline(lead),
-            "activities": selectors.lead_activities(lead),
-            "submissions": selectors.lead_submissions(lead),
-        },
-    )

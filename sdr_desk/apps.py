@@ -7,6 +7,7 @@ class SdrDeskConfig(AppConfig):
     verbose_name = "SDR desk"
 
     def ready(self) -> None:
+        from sdr_desk import receivers  # noqa: F401  subscribes the desk to intake
         from sdr_desk.roles import roles_sync
         from sdr_desk.schedules import schedules_sync
 

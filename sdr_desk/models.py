@@ -12,6 +12,9 @@ class Team(models.Model):
                                 related_name="managed_teams")
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="teams")
     time_zone = models.CharField(max_length=64, default="UTC")
+    hot_criteria = models.ForeignKey("scoring.HotLeadCriteria", null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="teams", help_text="when a lead is hot for this team; "
+                                                                     "empty: the default criteria")
 
     class Meta:
         ordering = ["name"]

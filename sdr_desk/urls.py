@@ -6,11 +6,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from inbound import api
+from sdr_desk import api as desk_api
 from sdr_desk import views
 
 api_v1 = [
-    path("leads/", login_not_required(api.LeadCollectionApi.as_view()), name="api-leads"),
-    path("leads/<int:pk>/", login_not_required(api.LeadDetailApi.as_view()), name="api-lead-detail"),
+    path("leads/", login_not_required(desk_api.DeskLeadCollectionApi.as_view()), name="api-leads"),
+    path("leads/<int:pk>/", login_not_required(desk_api.DeskLeadDetailApi.as_view()), name="api-lead-detail"),
     path("events/", login_not_required(api.EventCollectionApi.as_view()), name="api-events"),
 ]
 
@@ -24,6 +25,7 @@ urlpatterns = [
     # the interactive docs are a page, so they send anonymous visitors to sign in.
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
+    path("leads/<int:pk>/", views.lead_detail, name="lead-detail"),
     path("", include("inbound.urls")),
     path("healthz", views.healthz, name="healthz"),
 ]

@@ -1,0 +1,15 @@
+"""Django-Q tasks of scoring. Each calls a service and is safe to run twice."""
+
+from __future__ import annotations
+
+from scoring.services import lead_rescore, leads_rescore_bulk
+
+
+def scores_decay() -> dict[str, int]:
+    """Nightly: intent fades with age, so every open lead is rescored from the database's state."""
+    return leads_rescore_bulk(trigger="decay")
+
+
+def lead_rescore_retry(lead_id: int) -> None:
+    """Scoring failed right after intake: try again off the request."""
+    lead_rescore(lead_id, trigger="retry")
