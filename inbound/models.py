@@ -15,6 +15,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from inbound.fields import BulkJSONField
+
 
 class Channel(models.TextChoices):
     WEB_FORM = "web_form", "Web form"
@@ -309,7 +311,7 @@ class Activity(models.Model):
     occurred_at = models.DateTimeField(default=timezone.now)
     source = models.ForeignKey(Source, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     submission = models.ForeignKey(Submission, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    attribution = models.JSONField(default=dict, blank=True)
+    attribution = BulkJSONField(default=dict, blank=True)
     # Set only while the activity waits for its lead to be known.
     pending_visitor_id = models.CharField(max_length=100, blank=True)
     pending_email = models.CharField(max_length=254, blank=True)
@@ -349,7 +351,7 @@ class TimelineEntry(models.Model):
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="+")
     actor_label = models.CharField(max_length=150, blank=True, help_text="system actor: a key, a form, an import")
-    data = models.JSONField(default=dict, blank=True, help_text="before/after and anything else worth keeping")
+    data = BulkJSONField(default=dict, blank=True, help_text="before/after and anything else worth keeping")
 
     class Meta:
         ordering = ["-occurred_at", "-id"]

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from inbound.fields import BulkJSONField
 from inbound.models import FormType, Lead, Source
 
 
@@ -255,9 +256,9 @@ class LeadScore(models.Model):
     tier = models.CharField(max_length=20, choices=Tier.choices, default=Tier.NONE)
     is_hot = models.BooleanField(default=False)
     hot_since = models.DateTimeField(null=True, blank=True)
-    reasons = models.JSONField(default=list, help_text="[{rule, points, because}] of the rules that fired")
-    missed = models.JSONField(default=list, help_text="rules that did not fire, with their points")
-    hot_because = models.JSONField(default=list)
+    reasons = BulkJSONField(default=list, help_text="[{rule, points, because}] of the rules that fired")
+    missed = BulkJSONField(default=list, help_text="rules that did not fire, with their points")
+    hot_because = BulkJSONField(default=list)
     version = models.PositiveIntegerField(default=0)
     computed_at = models.DateTimeField(default=timezone.now)
 

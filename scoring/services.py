@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -82,18 +84,33 @@ def ruleset_publish(*, user: AbstractBaseUser | None = None, note: str = "") -> 
     snapshot["version"] = latest + 1
     version = RuleSetVersion.objects.create(number=latest + 1, snapshot=snapshot, note=note[:200],
                                             created_by=user)
+    global _latest_seen
+    _latest_seen = None  # this process uses the new version at once
     return version
 
 
 _compiled: dict[int, RuleSet] = {}
 _compiled_lock = threading.Lock()
+_latest_seen: tuple[int, float] | None = None
 
 
 def ruleset_current() -> RuleSet:
-    """The latest published rule set, compiled once per process and version (one indexed query a call)."""
-    latest = RuleSetVersion.objects.order_by("-number").values_list("pk", flat=True).first()
+    """The latest published rule set, compiled once per process and version.
+
+    Which version is latest is asked of the database at most every
+    SCORING_RULES_TTL_SECONDS per process: other workers see a publish within
+    that time, and a hot intake path saves a query per lead.
+    """
+    global _latest_seen
+    ttl = getattr(settings, "SCORING_RULES_TTL_SECONDS", 2)
+    latest: int | None = None
+    if _latest_seen is not None and time.monotonic() - _latest_seen[1] < ttl:
+        latest = _latest_seen[0]
     if latest is None:
-        latest = ruleset_publish(note="initial rules").pk
+        latest = RuleSetVersion.objects.order_by("-number").values_list("pk", flat=True).first()
+        if latest is None:
+            latest = ruleset_publish(note="initial rules").pk
+        _latest_seen = (latest, time.monotonic())
     # Keyed by primary key, not number: a key is never reused, even after a rollback.
     ruleset = _compiled.get(latest)
     if ruleset is None:
@@ -131,6 +148,21 @@ def _tech(custom: Any) -> tuple[str, ...]:
 
 FACT_FIELDS = ["id", "email", "job_title", "industry", "employee_count", "country", "is_personal_email", "custom",
                "source_id", "account__industry", "account__employee_count", "account__country"]
+
+
+def facts_from_lead(lead: Lead) -> LeadFacts:
+    account = lead.account
+    return LeadFacts(
+        email=lead.email,
+        job_title=lead.job_title,
+        industry=lead.industry or (account.industry if account else ""),
+        employee_count=lead.employee_count if lead.employee_count is not None else (
+            account.employee_count if account else None),
+        country=lead.country or (account.country if account else ""),
+        is_personal_email=lead.is_personal_email,
+        tech=_tech(lead.custom),
+        source_id=lead.source_id,
+    )
 
 
 def facts_from_row(row: dict[str, Any]) -> LeadFacts:
@@ -211,6 +243,28 @@ def _record_failures(errors: list[tuple[str, str]]) -> None:
         RuleFailure.objects.filter(pk=failure.pk).update(count=F("count") + 1, last_seen_at=now)
 
 
+SCORE_FIELDS = ["fit", "intent", "total", "grade", "tier", "is_hot", "hot_since", "reasons", "missed",
+                "hot_because", "version", "computed_at"]
+
+
+def _derived_data_commit() -> None:
+    """Commit this transaction without waiting for the disk flush.
+
+    A score is derived data: it can be recomputed at any time from the
+    submissions and activities, and the nightly rescore does. Losing the last
+    few milliseconds of score writes in a database crash costs nothing, and
+    not waiting for the fsync is most of what scoring would add to intake.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+def _scores_upsert(scores: list[LeadScore]) -> None:
+    LeadScore.objects.bulk_create(scores, update_conflicts=True, unique_fields=["lead"], update_fields=SCORE_FIELDS,
+                                  batch_size=1000)
+
+
 @transaction.atomic
 def lead_rescore(
     lead_id: int,
@@ -224,25 +278,28 @@ def lead_rescore(
 
     ``restart_clock`` is set when a new conversion itself makes the lead hot:
     the speed-to-lead clock of a returning lead restarts at ``hot_since``.
-    Takes a fixed number of queries whatever the number of rules and activities.
+    Takes a fixed number of queries whatever the number of rules and
+    activities: the lead row (locked, so two rescores of one lead queue up)
+    with its account and score, its activities, one upsert, one timeline insert.
     """
     now = now or timezone.now()
     rules = ruleset_current()
-    row = Lead.objects.filter(pk=lead_id).values(*FACT_FIELDS).get()
+    _derived_data_commit()
+    lead = Lead.objects.select_for_update(of=("self",)).select_related("account", "score").get(pk=lead_id)
     horizon = now - timedelta(days=rules.lookback_days)
     activities = [_activity_fact(a) for a in
                   Activity.objects.filter(lead_id=lead_id, occurred_at__gte=horizon).values(*ACTIVITY_FIELDS)]
-    result = evaluate(facts_from_row(row), activities, rules, now, criteria_id=criteria_id)
-    before = LeadScore.objects.select_for_update().filter(lead_id=lead_id).first()
+    result = evaluate(facts_from_lead(lead), activities, rules, now, criteria_id=criteria_id)
+    before = getattr(lead, "score", None)
     changed = _summary(before, result, trigger=trigger)
     restart = restart_clock and _latest_is_hot_trigger(activities, rules.criteria_for(criteria_id))
     hot_since = _hot_since(before, result, now, restart=restart)
     score = before or LeadScore(lead_id=lead_id)
     _apply(score, result, rules.version, now, hot_since=hot_since)
-    score.save(force_insert=before is None)
+    _scores_upsert([score])
     if changed is not None:
         summary, data = changed
-        timeline_record_many([timeline_entry(lead=Lead(pk=lead_id), kind=SCORE_KIND, summary=summary,
+        timeline_record_many([timeline_entry(lead=lead, kind=SCORE_KIND, summary=summary,
                                              actor_label="scoring", data=data, occurred_at=now)])
     if result.errors:
         _record_failures(result.errors)
@@ -258,9 +315,6 @@ def _apply(score: LeadScore, result: Result, version: int, now: datetime, *, hot
 
 
 # --- many leads ----------------------------------------------------------------------------
-
-SCORE_FIELDS = ["fit", "intent", "total", "grade", "tier", "is_hot", "hot_since", "reasons", "missed",
-                "hot_because", "version", "computed_at"]
 
 
 def leads_rescore_bulk(
@@ -296,8 +350,11 @@ def leads_rescore_bulk(
         for a in Activity.objects.filter(lead_id__in=ids, occurred_at__gte=horizon).values(*ACTIVITY_FIELDS):
             activities[a["lead_id"]].append(_activity_fact(a))
         with transaction.atomic():
-            existing = {s.lead_id: s for s in LeadScore.objects.select_for_update().filter(lead_id__in=ids)}
-            to_update, to_create, entries = [], [], []
+            _derived_data_commit()
+            # Only what the comparison needs: decoding every stored reason list would cost more than scoring.
+            existing = {s.lead_id: s for s in LeadScore.objects.select_for_update().filter(lead_id__in=ids)
+                        .only("lead_id", "fit", "intent", "total", "grade", "tier", "is_hot", "hot_since")}
+            scores, entries = [], []
             errors: list[tuple[str, str]] = []
             for row in rows:
                 result = evaluate(facts_from_row(row), activities.get(row["id"], []), rules, now)
@@ -306,12 +363,11 @@ def leads_rescore_bulk(
                 changed = _summary(before, result, trigger=trigger)
                 score = before or LeadScore(lead_id=row["id"])
                 _apply(score, result, rules.version, now, hot_since=_hot_since(before, result, now, restart=False))
-                (to_update if before else to_create).append(score)
+                scores.append(score)
                 if changed is not None:
                     entries.append(timeline_entry(lead=Lead(pk=row["id"]), kind=SCORE_KIND, summary=changed[0],
                                                   actor_label="scoring", data=changed[1], occurred_at=now))
-            LeadScore.objects.bulk_update(to_update, SCORE_FIELDS, batch_size=1000)
-            LeadScore.objects.bulk_create(to_create, batch_size=1000)
+            _scores_upsert(scores)
             TimelineEntry.objects.bulk_create(entries, batch_size=1000)
             if errors:
                 _record_failures(sorted(set(errors)))

@@ -258,6 +258,10 @@ FORM_RATE_WINDOW_SECONDS = envint("FORM_RATE_WINDOW_SECONDS", 600, minimum=1)
 # X-Forwarded-For only that far back, so a client cannot spoof its own.
 TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0, minimum=0)
 
+# --- scoring ----------------------------------------------------------------------------
+# How long a process trusts its idea of the latest rule-set version before asking again.
+SCORING_RULES_TTL_SECONDS = envint("SCORING_RULES_TTL_SECONDS", 2, minimum=0)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
