@@ -44,7 +44,7 @@ from django_q.tasks import async_task
 
 from inbound.models import ImportJob, ImportStatus, Source, Submission, SubmissionChannel, SubmissionStatus
 from inbound.payloads import LeadPayloadSerializer
-from inbound.services import Outcome, submission_process, submission_receive
+from inbound.services import Outcome, leads_batch_announce, submission_process, submission_receive
 
 logger = logging.getLogger(__name__)
 
@@ -491,6 +491,7 @@ def _chunk_import(job_id: int, start_row: int, *, enqueue_next: bool) -> str:
             job.status = ImportStatus.RUNNING
             job.started_at = now
         tally: Counter[str] = Counter()
+        lead_ids: list[int] = []
         read = 0
         columns = _columns(job)
         with _rows_open(job) as rows:
@@ -499,6 +500,10 @@ def _chunk_import(job_id: int, start_row: int, *, enqueue_next: bool) -> str:
                 outcome = _row_import(job, columns, row_number_of(index), cells)
                 if outcome is not None:
                     tally[_outcome_kind(outcome)] += 1
+                    if outcome.ok and outcome.lead is not None:
+                        lead_ids.append(outcome.lead.pk)
+        # One hand-on for the chunk: scoring a thousand leads in bulk, not one by one.
+        leads_batch_announce(lead_ids, channel=SubmissionChannel.CSV)
         job.next_row = start_row + read
         job.created_count += tally["created"]
         job.merged_count += tally["merged"]
@@ -564,7 +569,7 @@ def _row_import(job: ImportJob, columns: list[_Column], row_number: int, cells: 
         import_job=job,
         row_number=row_number,
     )
-    return submission_process(submission)
+    return submission_process(submission, announce=False)
 
 
 def _outcome_kind(outcome: Outcome) -> str:

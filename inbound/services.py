@@ -33,7 +33,7 @@ from inbound.models import (
     VisitorLink,
 )
 from inbound.payloads import clean_event_payload, clean_lead_payload
-from inbound.signals import submission_processed
+from inbound.signals import leads_batch_processed, submission_processed
 from inbound.timeline import Kind, timeline_entry, timeline_record_many
 
 logger = logging.getLogger(__name__)
@@ -110,11 +110,14 @@ def submission_receive(
 
 
 @transaction.atomic(savepoint=False)
-def submission_process(submission: Submission, *, cleaned: dict[str, Any] | None = None) -> Outcome:
+def submission_process(
+    submission: Submission, *, cleaned: dict[str, Any] | None = None, announce: bool = True
+) -> Outcome:
     """Turn a stored submission into a lead or an activity; never raises for bad data.
 
     A contract violation marks it ``rejected``, any other error ``failed``; both
-    keep the error. Success sends ``submission_processed`` after commit.
+    keep the error. Success sends ``submission_processed`` after commit, unless
+    the caller processes a batch and announces it once (``leads_batch_announce``).
     """
     submission.attempts += 1
     lead: Lead | None = None
@@ -140,7 +143,7 @@ def submission_process(submission: Submission, *, cleaned: dict[str, Any] | None
     submission.processed_at = timezone.now()
     submission.save(update_fields=["status", "error", "attempts", "processed_at", "lead", "created_lead"])
 
-    if submission.status == SubmissionStatus.PROCESSED and lead is not None:
+    if announce and submission.status == SubmissionStatus.PROCESSED and lead is not None:
         submission_id, lead_id, kind = submission.pk, lead.pk, submission.kind
         transaction.on_commit(
             lambda: submission_processed.send_robust(
@@ -386,6 +389,15 @@ def event_record(*, data: dict[str, Any], submission: Submission) -> Lead | None
             data={"activity": activity.pk},
         )])
     return lead
+
+
+def leads_batch_announce(lead_ids: list[int], *, channel: str) -> None:
+    """Hand a batch of processed leads on, once, after the batch's transaction commits."""
+    ids = sorted(set(lead_ids))
+    if ids:
+        transaction.on_commit(
+            lambda: leads_batch_processed.send_robust(sender=Submission, lead_ids=ids, channel=channel)
+        )
 
 
 # --- the entry points each channel uses --------------------------------------------

@@ -8,8 +8,8 @@ from typing import Any
 from django.dispatch import receiver
 from django_q.tasks import async_task
 
-from inbound.signals import submission_processed
-from scoring.services import lead_rescore
+from inbound.signals import leads_batch_processed, submission_processed
+from scoring.services import lead_rescore, leads_rescore_bulk
 
 logger = logging.getLogger(__name__)
 
@@ -23,3 +23,13 @@ def lead_hand_on(*, lead_id: int, kind: str, created: bool, **kwargs: Any) -> No
     except Exception:
         logger.exception("scoring lead %s after intake failed; queued for retry", lead_id)
         async_task("scoring.tasks.lead_rescore_retry", lead_id, q_options={"group": "scoring-retry"})
+
+
+@receiver(leads_batch_processed, dispatch_uid="sdr_desk.leads_batch_hand_on")
+def leads_batch_hand_on(*, lead_ids: list[int], channel: str, **kwargs: Any) -> None:
+    """A bulk channel (a CSV import chunk) committed: score its leads set-based."""
+    try:
+        leads_rescore_bulk(lead_ids=lead_ids, open_only=False, trigger="import")
+    except Exception:
+        logger.exception("scoring %d imported leads failed; queued for retry", len(lead_ids))
+        async_task("scoring.tasks.leads_rescore_retry", lead_ids, q_options={"group": "scoring-retry"})

@@ -69,3 +69,26 @@ def test_a_scoring_failure_never_fails_intake_and_is_retried(keyed, django_captu
     lead = Lead.objects.get()
     assert calls == [lead.pk, lead.pk]  # failed in the request, retried by the queue (sync in tests)
     assert LeadScore.objects.get(lead=lead).is_hot
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_scores_its_leads_once_per_chunk_not_once_per_row(tmp_path, monkeypatch):
+    from django.core.management import call_command
+
+    from inbound.signals import leads_batch_processed, submission_processed
+
+    per_row, batches = [], []
+    submission_processed.connect(lambda **kw: per_row.append(kw), weak=False, dispatch_uid="t-row")
+    leads_batch_processed.connect(lambda **kw: batches.append(kw), weak=False, dispatch_uid="t-batch")
+    monkeypatch.setattr("inbound.csv_import.CHUNK_ROWS", 3)
+    path = tmp_path / "leads.csv"
+    path.write_text("Email,Title\n" + "".join(f"p{i}@corp.io,VP Sales\n" for i in range(7)))
+    try:
+        call_command("import_leads", str(path), "--source", "Trade show", stdout=open("/dev/null", "w"))
+    finally:
+        submission_processed.disconnect(dispatch_uid="t-row")
+        leads_batch_processed.disconnect(dispatch_uid="t-batch")
+    assert per_row == []
+    assert [len(b["lead_ids"]) for b in batches] == [3, 3, 1]
+    assert LeadScore.objects.count() == 7
+    assert set(LeadScore.objects.values_list("fit", flat=True)) == {30}
