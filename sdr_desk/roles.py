@@ -18,13 +18,20 @@ class Role:
 _READ_LEADS = ["inbound.view_lead", "inbound.view_account", "inbound.view_activity", "inbound.view_timelineentry"]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    Role.SDR: _READ_LEADS + ["inbound.change_lead"],
-    Role.AE: _READ_LEADS,
-    Role.MARKETING: _READ_LEADS + ["inbound.view_source", "inbound.view_submission", "inbound.view_hostedform"],
+    Role.SDR: _READ_LEADS + ["inbound.change_lead", "scoring.view_leadscore"],
+    Role.AE: _READ_LEADS + ["scoring.view_leadscore"],
+    Role.MARKETING: _READ_LEADS + ["inbound.view_source", "inbound.view_submission", "inbound.view_hostedform",
+                                   "scoring.view_leadscore"],
     Role.MANAGER: _READ_LEADS + [
         "inbound.change_lead", "inbound.view_source", "inbound.view_submission", "inbound.change_submission",
         "inbound.view_hostedform", "inbound.add_importjob", "inbound.view_importjob", "sdr_desk.view_team",
         "sdr_desk.change_team",
+        # Scoring: the rules page edits and publishes every kind of rule.
+        "scoring.view_fitrule", "scoring.change_fitrule", "scoring.add_fitrule", "scoring.delete_fitrule",
+        "scoring.view_intentrule", "scoring.change_intentrule", "scoring.view_scoringsettings",
+        "scoring.change_scoringsettings", "scoring.view_hotleadcriteria", "scoring.change_hotleadcriteria",
+        "scoring.add_hotleadcriteria", "scoring.delete_hotleadcriteria", "scoring.view_rulesetversion",
+        "scoring.view_rulefailure", "scoring.view_leadscore",
     ],
     Role.ADMIN: ["*"],
 }
