@@ -31,11 +31,21 @@ class DeskLeadSerializer(IntakeLeadSerializer):
     hot_since = serializers.DateTimeField(source="score.hot_since", read_only=True, allow_null=True)
     score_reasons = serializers.SerializerMethodField()
     rule_set_version = serializers.IntegerField(source="score.version", read_only=True, allow_null=True)
+    owner = serializers.CharField(source="assignment.owner.username", read_only=True, allow_null=True)
+    team = serializers.CharField(source="assignment.team.name", read_only=True, allow_null=True)
+    desk_state = serializers.CharField(source="assignment.state", read_only=True, allow_null=True)
+    routing_trace = serializers.JSONField(source="assignment.routing_trace", read_only=True, allow_null=True)
+    sla_due_at = serializers.DateTimeField(source="assignment.sla_due_at", read_only=True, allow_null=True)
+    first_touch_at = serializers.DateTimeField(source="assignment.first_touch_at", read_only=True, allow_null=True)
+    response_seconds = serializers.FloatField(source="assignment.response_seconds", read_only=True, allow_null=True)
+    response_business_seconds = serializers.FloatField(source="assignment.response_business_seconds",
+                                                       read_only=True, allow_null=True)
 
     class Meta(IntakeLeadSerializer.Meta):
         fields = IntakeLeadSerializer.Meta.fields + [
             "score", "fit_score", "intent_score", "grade", "tier", "is_hot", "hot_since", "score_reasons",
-            "rule_set_version",
+            "rule_set_version", "owner", "team", "desk_state", "routing_trace", "sla_due_at", "first_touch_at",
+            "response_seconds", "response_business_seconds",
         ]
         read_only_fields = fields
 
@@ -53,7 +63,7 @@ class DeskLeadSerializer(IntakeLeadSerializer):
         return [{"rule": r["rule"], "points": r["points"], "because": r["because"]} for r in lead.score.reasons]
 
 
-DESK_RELATED = ("score",)
+DESK_RELATED = ("score", "assignment__owner", "assignment__team")
 
 
 @extend_schema_view(get=extend_schema(operation_id="leads_list", parameters=[LeadFilterSerializer],
@@ -68,3 +78,87 @@ class DeskLeadCollectionApi(LeadCollectionApi):
 class DeskLeadDetailApi(LeadDetailApi):
     output_serializer = DeskLeadSerializer
     output_related = DESK_RELATED
+
+
+# --- working a lead: claim and touches (signed-in reps; session and CSRF, as the browser sends them) ---------
+
+from django.shortcuts import get_object_or_404  # noqa: E402
+from rest_framework import status  # noqa: E402
+from rest_framework.authentication import SessionAuthentication  # noqa: E402
+from rest_framework.request import Request  # noqa: E402
+from rest_framework.response import Response  # noqa: E402
+from rest_framework.views import APIView  # noqa: E402
+
+from sdr_desk.models import CallOutcome, TouchChannel  # noqa: E402
+from sdr_desk.ownership import OwnershipError, lead_claim  # noqa: E402
+from sdr_desk.touches import TouchInvalid, touch_log  # noqa: E402
+
+
+class ClaimOutSerializer(serializers.Serializer):
+    lead = serializers.IntegerField()
+    owner = serializers.CharField()
+    state = serializers.CharField()
+
+
+class TouchInSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=TouchChannel.choices)
+    outcome = serializers.ChoiceField(choices=CallOutcome.choices, required=False, allow_blank=True,
+                                      help_text="required for calls; not allowed otherwise")
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+
+    def to_internal_value(self, data: object) -> dict:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class TouchOutSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    lead = serializers.IntegerField(source="lead_id")
+    channel = serializers.CharField()
+    outcome = serializers.CharField()
+    notes = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    is_first = serializers.BooleanField()
+
+
+def _ownership_error(error: OwnershipError) -> Response:
+    code = {403: "forbidden", 409: "already_claimed"}.get(error.status, "invalid")
+    body: dict = {"error": code, "detail": error.message}
+    if isinstance(error, TouchInvalid):
+        body["fields"] = error.errors
+    return Response(body, status=error.status)
+
+
+class RepOnly:
+    """Working leads is for signed-in people, never for API keys."""
+
+    authentication_classes = [SessionAuthentication]
+
+
+class LeadClaimApi(RepOnly, APIView):
+    @extend_schema(operation_id="leads_claim", request=None,
+                   responses={200: ClaimOutSerializer, 403: ERROR, 404: ERROR, 409: ERROR})
+    def post(self, request: Request, pk: int) -> Response:
+        get_object_or_404(Lead, pk=pk)
+        try:
+            assignment = lead_claim(pk, user=request.user)
+        except OwnershipError as error:
+            return _ownership_error(error)
+        return Response({"lead": pk, "owner": request.user.get_username(), "state": assignment.state})
+
+
+class LeadTouchApi(RepOnly, APIView):
+    @extend_schema(operation_id="leads_touches_create", request=TouchInSerializer,
+                   responses={201: TouchOutSerializer, 400: ERROR, 403: ERROR, 404: ERROR})
+    def post(self, request: Request, pk: int) -> Response:
+        get_object_or_404(Lead, pk=pk)
+        data = TouchInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            touch = touch_log(pk, rep=request.user, **data.validated_data)
+        except OwnershipError as error:
+            return _ownership_error(error)
+        return Response(TouchOutSerializer(touch).data, status=status.HTTP_201_CREATED)

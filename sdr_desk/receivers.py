@@ -10,19 +10,26 @@ from django_q.tasks import async_task
 
 from inbound.signals import leads_batch_processed, submission_processed
 from scoring.services import lead_rescore, leads_rescore_bulk
+from sdr_desk.routing import lead_hand_on_route
 
 logger = logging.getLogger(__name__)
 
 
 @receiver(submission_processed, dispatch_uid="sdr_desk.lead_hand_on")
 def lead_hand_on(*, lead_id: int, kind: str, created: bool, **kwargs: Any) -> None:
-    """Runs after intake committed. A failure here never reaches the buyer's response: it is retried off-line."""
+    """Runs after intake committed: score, then route. A failure never reaches the buyer's response;
+    it is retried off-line."""
     try:
         lead_rescore(lead_id, trigger="submission" if kind == "lead" else "activity",
                      restart_clock=not created)
     except Exception:
         logger.exception("scoring lead %s after intake failed; queued for retry", lead_id)
         async_task("scoring.tasks.lead_rescore_retry", lead_id, q_options={"group": "scoring-retry"})
+    try:
+        lead_hand_on_route(lead_id)
+    except Exception:
+        logger.exception("routing lead %s after intake failed; queued for retry", lead_id)
+        async_task("sdr_desk.tasks.lead_route_retry", lead_id, q_options={"group": "routing-retry"})
 
 
 @receiver(leads_batch_processed, dispatch_uid="sdr_desk.leads_batch_hand_on")
@@ -33,3 +40,5 @@ def leads_batch_hand_on(*, lead_ids: list[int], channel: str, **kwargs: Any) -> 
     except Exception:
         logger.exception("scoring %d imported leads failed; queued for retry", len(lead_ids))
         async_task("scoring.tasks.leads_rescore_retry", lead_ids, q_options={"group": "scoring-retry"})
+    # Routing an import is queued, not done inline: a thousand leads must not hold the chunk's worker.
+    async_task("sdr_desk.tasks.leads_route", lead_ids, q_options={"group": "routing"})

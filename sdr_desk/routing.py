@@ -1,3 +1,284 @@
-"""Websocket routes. The live board (a later issue) adds /ws/board/ here."""
+"""Routing: which team or rep gets a lead, and why.
 
-websocket_urlpatterns: list = []
+``route_decide`` reads and explains (the manager's tester calls it with a
+sample lead and saves nothing); ``lead_route`` decides and acts, picking the
+rep by weighted round robin under a lock on the team's rep rows, so two leads
+routed at once never take the same slot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from inbound.models import Lead
+from scoring.models import REGIONS
+from sdr_desk.business_hours import is_open
+from sdr_desk.models import (
+    AccountOwner,
+    AfterHours,
+    LeadAssignment,
+    LeadState,
+    Rep,
+    RepStatus,
+    RoutingRule,
+    Team,
+    Visibility,
+)
+from sdr_desk.ownership import assignment_locked, lead_owner_change
+from sdr_desk.sla import clock_start, rep_calendar, team_calendar
+
+OPEN_OWNED_STATES = [LeadState.ASSIGNED, LeadState.WORKING]
+
+
+@dataclass(frozen=True)
+class RoutingFacts:
+    """What routing rules may look at: the lead, its account and its score."""
+
+    country: str = ""
+    state: str = ""
+    industry: str = ""
+    employee_count: int | None = None
+    source_id: int | None = None
+    form_type: str = ""
+    tier: str = "none"
+    grade: str = ""
+    is_hot: bool = False
+    account_id: int | None = None
+
+
+def facts_for(lead: Lead) -> RoutingFacts:
+    score = getattr(lead, "score", None)
+    account = lead.account
+    return RoutingFacts(
+        country=lead.country or (account.country if account else ""),
+        state=lead.state,
+        industry=lead.industry or (account.industry if account else ""),
+        employee_count=lead.employee_count if lead.employee_count is not None else (
+            account.employee_count if account else None),
+        source_id=lead.source_id,
+        form_type=lead.last_form_type,
+        tier=score.tier if score else "none",
+        grade=score.grade if score else "",
+        is_hot=bool(score and score.is_hot),
+        account_id=lead.account_id,
+    )
+
+
+@dataclass
+class CompiledRule:
+    rule: RoutingRule
+    countries: frozenset[str]
+    source_ids: frozenset[int]
+
+    def check(self, facts: RoutingFacts) -> tuple[bool, str]:
+        """(matched, the first condition that failed or 'all conditions hold')."""
+        r = self.rule
+        fold = str.casefold
+        if self.countries and facts.country not in self.countries:
+            return False, f"country {facts.country or '(none)'} not in {', '.join(r.countries)}"
+        if r.states and fold(facts.state) not in {fold(s) for s in r.states}:
+            return False, f"state {facts.state or '(none)'} not in {', '.join(r.states)}"
+        if r.industries and fold(facts.industry) not in {fold(i) for i in r.industries}:
+            return False, f"industry {facts.industry or '(none)'} not in {', '.join(r.industries)}"
+        if r.employee_min is not None or r.employee_max is not None:
+            count = facts.employee_count
+            if count is None or (r.employee_min is not None and count < r.employee_min) or (
+                    r.employee_max is not None and count > r.employee_max):
+                return False, f"{count if count is not None else 'unknown'} employees outside " \
+                              f"{r.employee_min or 0}-{r.employee_max or '∞'}"
+        if self.source_ids and facts.source_id not in self.source_ids:
+            return False, "source not in the rule's sources"
+        if r.form_types and facts.form_type not in r.form_types:
+            return False, f"form type {facts.form_type or '(none)'} not in {', '.join(r.form_types)}"
+        if r.tiers and facts.tier not in r.tiers:
+            return False, f"tier {facts.tier} not in {', '.join(r.tiers)}"
+        if r.grades and facts.grade not in r.grades:
+            return False, f"grade {facts.grade or '(none)'} not in {', '.join(r.grades)}"
+        return True, "all conditions hold"
+
+
+def rules_load() -> list[CompiledRule]:
+    compiled = []
+    for rule in RoutingRule.objects.filter(is_active=True).select_related("target_team", "target_rep") \
+            .prefetch_related("sources"):
+        countries: set[str] = set()
+        for value in rule.countries:
+            countries.update(REGIONS.get(value.upper(), [value.upper()]))
+        compiled.append(CompiledRule(rule=rule, countries=frozenset(countries),
+                                     source_ids=frozenset(s.pk for s in rule.sources.all())))
+    return compiled
+
+
+@dataclass
+class Decision:
+    team: Team | None
+    rep: AbstractBaseUser | None
+    state: str
+    trace: dict[str, Any] = field(default_factory=dict)
+
+
+def eligibility(reps: Iterable[Rep], *, now: datetime) -> tuple[list[Rep], list[dict[str, str]]]:
+    """(eligible reps, [{rep, why not}]): in working hours, available, under capacity."""
+    reps = list(reps)
+    loads = dict(LeadAssignment.objects.filter(owner_id__in=[r.user_id for r in reps], is_hot=True,
+                                               state__in=OPEN_OWNED_STATES)
+                 .values_list("owner_id").annotate(n=Count("pk")))
+    eligible, not_eligible = [], []
+    for rep in reps:
+        load = loads.get(rep.user_id, 0)
+        if rep.status != RepStatus.AVAILABLE:
+            not_eligible.append({"rep": rep.user.get_username(), "why": rep.get_status_display().lower()})
+        elif not is_open(rep_calendar(rep), now):
+            not_eligible.append({"rep": rep.user.get_username(), "why": "outside working hours"})
+        elif load >= rep.capacity:
+            not_eligible.append({"rep": rep.user.get_username(), "why": f"at capacity ({load}/{rep.capacity})"})
+        else:
+            eligible.append(rep)
+    return eligible, not_eligible
+
+
+def weighted_pick(reps: list[Rep]) -> Rep | None:
+    """The rep furthest behind their share: fewest leads per unit of weight, then the longest wait."""
+    if not reps:
+        return None
+    epoch = datetime.min.replace(tzinfo=timezone.get_current_timezone())
+    return min(reps, key=lambda r: ((r.routed_count + 1) / r.weight, r.last_routed_at or epoch, r.pk))
+
+
+def route_decide(lead: Lead, *, now: datetime | None = None, rules: list[CompiledRule] | None = None) -> Decision:
+    """Which team (and, where the rules or the account say so, which rep) and why; writes nothing."""
+    now = now or timezone.now()
+    facts = facts_for(lead)
+    trace: dict[str, Any] = {"at": now.isoformat(), "facts": facts.__dict__.copy(), "rules": []}
+
+    if facts.account_id:
+        owned = AccountOwner.objects.filter(account_id=facts.account_id).select_related("owner").first()
+        if owned is not None:
+            rep = Rep.objects.filter(user=owned.owner).select_related("user", "team").first()
+            if rep is not None:
+                eligible, why_not = eligibility([rep], now=now)
+                if eligible:
+                    trace["account_owner"] = f"{owned.owner.get_username()} owns the account"
+                    return Decision(team=rep.team, rep=owned.owner, state=LeadState.ASSIGNED, trace=trace)
+                trace["account_owner"] = f"{owned.owner.get_username()} owns the account but is {why_not[0]['why']}"
+
+    team: Team | None = None
+    target_rep = None
+    for compiled in rules if rules is not None else rules_load():
+        matched, why = compiled.check(facts)
+        trace["rules"].append({"rule": compiled.rule.name, "matched": matched, "why": why})
+        if matched:
+            team = compiled.rule.target_team
+            target_rep = compiled.rule.target_rep
+            break
+    if target_rep is not None:
+        rep = Rep.objects.filter(user=target_rep).select_related("user", "team").first()
+        eligible, why_not = eligibility([rep], now=now) if rep else ([], [{"why": "not a rep"}])
+        if eligible:
+            trace["picked"] = f"{target_rep.get_username()}, named by the rule"
+            return Decision(team=rep.team, rep=target_rep, state=LeadState.ASSIGNED, trace=trace)
+        team = rep.team if rep else None
+        trace["target_rep"] = f"{target_rep.get_username()} is {why_not[0]['why']}; to their team"
+    if team is None:
+        team = Team.objects.filter(is_default=True).first()
+        trace["default_team"] = team.name if team else None
+    if team is None:
+        trace["result"] = "no team: no rule matched and there is no default team"
+        return Decision(team=None, rep=None, state=LeadState.QUEUED, trace=trace)
+
+    if not is_open(team_calendar(team), now) and team.after_hours == AfterHours.FOLLOW_THE_SUN \
+            and team.follow_the_sun_team_id:
+        trace["after_hours"] = f"{team.name} is closed; follows the sun to {team.follow_the_sun_team.name}"
+        team = team.follow_the_sun_team
+
+    reps = Rep.objects.filter(team=team).select_related("user")
+    eligible, not_eligible = eligibility(reps, now=now)
+    trace["team"] = team.name
+    trace["eligible"] = [r.user.get_username() for r in eligible]
+    trace["not_eligible"] = not_eligible
+    if not eligible:
+        trace["result"] = "nobody eligible: the team queue"
+        return Decision(team=team, rep=None, state=LeadState.QUEUED, trace=trace)
+    if team.visibility == Visibility.CLAIM and facts.is_hot:
+        trace["result"] = "claim mode: offered to every eligible rep"
+        return Decision(team=team, rep=None, state=LeadState.OFFERED, trace=trace)
+    pick = weighted_pick(eligible)
+    assert pick is not None
+    trace["result"] = f"round robin: {pick.user.get_username()} (had {pick.routed_count}, weight {pick.weight})"
+    return Decision(team=team, rep=pick.user, state=LeadState.ASSIGNED, trace=trace)
+
+
+def _round_robin_commit(decision: Decision, *, now: datetime) -> Decision:
+    """Take the round-robin slot under a lock on the team's rep rows; re-decide if the pick changed meanwhile."""
+    if decision.team is None or decision.rep is None or "round robin" not in decision.trace.get("result", ""):
+        return decision
+    locked = list(Rep.objects.select_for_update().filter(team=decision.team).select_related("user").order_by("pk"))
+    eligible_names = set(decision.trace.get("eligible", []))
+    candidates = [r for r in locked if r.user.get_username() in eligible_names]
+    pick = weighted_pick(candidates)
+    if pick is None:
+        return decision
+    pick.routed_count += 1
+    pick.last_routed_at = now
+    pick.save(update_fields=["routed_count", "last_routed_at"])
+    decision.rep = pick.user
+    decision.trace["result"] = f"round robin: {pick.user.get_username()} (had {pick.routed_count - 1}, " \
+                               f"weight {pick.weight})"
+    return decision
+
+
+@transaction.atomic
+def lead_route(lead_id: int, *, now: datetime | None = None, reason: str = "new lead") -> LeadAssignment:
+    """Route the lead now and start its clock; the one path from 'arrived' to 'someone has it'."""
+    now = now or timezone.now()
+    assignment = assignment_locked(lead_id)
+    lead = Lead.objects.select_related("account", "score").get(pk=lead_id)
+    decision = _round_robin_commit(route_decide(lead, now=now), now=now)
+    score = getattr(lead, "score", None)
+    assignment.is_hot = bool(score and score.is_hot)
+    assignment.tier = score.tier if score else "none"
+    assignment.routing_trace = decision.trace
+    assignment.routed_at = now
+    # The clock starts when the lead turned hot, or now for a lead that is not hot.
+    started = score.hot_since if score and score.is_hot and score.hot_since else now
+    clock_start(assignment, team=decision.team, tier=assignment.tier, now=started)
+    kind = {LeadState.ASSIGNED: "assigned", LeadState.OFFERED: "offered"}.get(decision.state, "queued")
+    lead_owner_change(assignment, owner=decision.rep, team=decision.team, state=decision.state, kind=kind,
+                      reason=decision.trace.get("result") or decision.trace.get("account_owner") or reason, now=now)
+    if decision.rep is not None and lead.account_id and not AccountOwner.objects.filter(
+            account_id=lead.account_id).exists():
+        AccountOwner.objects.get_or_create(account_id=lead.account_id, defaults={"owner": decision.rep, "since": now})
+    return assignment
+
+
+@transaction.atomic
+def lead_hand_on_route(lead_id: int, *, now: datetime | None = None) -> LeadAssignment | None:
+    """After scoring: route a new lead; for a lead that turned hot, restart its clock or route it again."""
+    now = now or timezone.now()
+    existing = LeadAssignment.objects.filter(lead_id=lead_id).values("state", "owner_id", "is_hot",
+                                                                     "sla_started_at").first()
+    if existing is None:
+        return lead_route(lead_id, now=now)
+    lead = Lead.objects.select_related("score").get(pk=lead_id)
+    score = getattr(lead, "score", None)
+    turned_hot = bool(score and score.is_hot and score.hot_since and (
+        not existing["is_hot"] or existing["sla_started_at"] is None or score.hot_since > existing["sla_started_at"]))
+    if not turned_hot:
+        return None
+    if existing["owner_id"] and existing["state"] in OPEN_OWNED_STATES:
+        assignment = assignment_locked(lead_id)
+        assignment.is_hot, assignment.tier = True, score.tier
+        clock_start(assignment, team=assignment.team, tier=score.tier, now=score.hot_since)
+        assignment.state = LeadState.ASSIGNED
+        lead_owner_change(assignment, owner=assignment.owner, team=assignment.team, state=LeadState.ASSIGNED,
+                          kind="assigned", reason="turned hot again: the clock restarts", now=now)
+        return assignment
+    return lead_route(lead_id, now=now, reason="turned hot")

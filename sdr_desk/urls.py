@@ -13,6 +13,8 @@ api_v1 = [
     path("leads/", login_not_required(desk_api.DeskLeadCollectionApi.as_view()), name="api-leads"),
     path("leads/<int:pk>/", login_not_required(desk_api.DeskLeadDetailApi.as_view()), name="api-lead-detail"),
     path("events/", login_not_required(api.EventCollectionApi.as_view()), name="api-events"),
+    path("leads/<int:pk>/claim/", login_not_required(desk_api.LeadClaimApi.as_view()), name="api-lead-claim"),
+    path("leads/<int:pk>/touches/", login_not_required(desk_api.LeadTouchApi.as_view()), name="api-lead-touches"),
 ]
 
 urlpatterns = [
@@ -26,7 +28,10 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
     path("leads/<int:pk>/", views.lead_detail, name="lead-detail"),
+    path("leads/<int:pk>/claim/", views.lead_claim_view, name="lead-claim"),
+    path("leads/<int:pk>/touches/", views.lead_touch_view, name="lead-touch"),
     path("", include("inbound.urls")),
+    path("scoring/", include("scoring.urls")),
     path("healthz", views.healthz, name="healthz"),
 ]
 

@@ -82,8 +82,9 @@ def test_seed_demo_puts_the_reps_in_their_teams():
 
     americas = Team.objects.get(name="Americas Inbound")
     emea = Team.objects.get(name="EMEA Inbound")
-    assert set(americas.members.values_list("username", flat=True)) == {"sdr1", "sdr2"}
-    assert set(emea.members.values_list("username", flat=True)) == {"sdr3"}
+    assert set(americas.reps.values_list("user__username", flat=True)) == {"sdr1", "sdr2"}
+    assert set(emea.reps.values_list("user__username", flat=True)) == {"sdr3"}
+    assert (americas.visibility, emea.visibility) == ("claim", "owned")
     assert americas.manager.username == "manager"
     assert emea.time_zone == "Europe/London"
 
@@ -104,7 +105,7 @@ def test_seed_demo_makes_no_users_when_debug_is_off():
     assert "demo users (password 'demo') are not created" in output
     assert "Sign in at" not in output
     assert Team.objects.count() == 2
-    assert not Team.objects.filter(members__isnull=False).exists()
+    assert not Team.objects.filter(reps__isnull=False).exists()
     assert Lead.objects.count() == 40  # the rest of the desk is still made
 
 

@@ -40,7 +40,7 @@ from inbound.models import (
     TimelineEntry,
 )
 from inbound.services import submission_process, submission_receive
-from sdr_desk.models import Team
+from sdr_desk.models import Rep, RepRole, Team, Visibility
 from sdr_desk.roles import Role
 
 DEMO_PASSWORD = "demo"
@@ -73,13 +73,18 @@ class DemoTeam:
     name: str
     time_zone: str
     members: tuple[str, ...]
+    visibility: str
+    is_default: bool = False
     manager: str = "manager"
 
 
+# One claim-mode and one owned-mode team, so both can be seen at once.
 DEMO_TEAMS: tuple[DemoTeam, ...] = (
-    DemoTeam("Americas Inbound", "America/New_York", ("sdr1", "sdr2")),
-    DemoTeam("EMEA Inbound", "Europe/London", ("sdr3",)),
+    DemoTeam("Americas Inbound", "America/New_York", ("sdr1", "sdr2"), Visibility.CLAIM, is_default=True),
+    DemoTeam("EMEA Inbound", "Europe/London", ("sdr3",), Visibility.OWNED),
 )
+# A demo desk is open around the clock, so it moves whenever someone looks at it.
+DEMO_HOURS = {day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 
 # Hosted forms on the Website source. Field lists follow HostedForm.FIELD_CHOICES.
 DEMO_FORMS: tuple[dict[str, Any], ...] = (
@@ -175,12 +180,24 @@ class Command(BaseCommand):
 
     def _teams_seed(self, users: dict[str, AbstractUser]) -> None:
         for spec in DEMO_TEAMS:
-            team, _ = Team.objects.get_or_create(name=spec.name, defaults={"time_zone": spec.time_zone})
+            team, _ = Team.objects.get_or_create(
+                name=spec.name,
+                defaults={"time_zone": spec.time_zone, "visibility": spec.visibility, "is_default": spec.is_default,
+                          "business_hours": DEMO_HOURS},
+            )
             if users:
                 team.manager = users[spec.manager]
                 team.save(update_fields=["manager"])
-                team.members.add(*(users[name] for name in spec.members))
-        self.stdout.write(f"Teams: {', '.join(spec.name for spec in DEMO_TEAMS)}")
+                for name in spec.members:
+                    Rep.objects.update_or_create(
+                        user=users[name],
+                        defaults={"team": team, "role": RepRole.SDR, "time_zone": spec.time_zone,
+                                  "working_hours": DEMO_HOURS},
+                    )
+        if users:
+            Rep.objects.get_or_create(user=users["manager"], defaults={"role": RepRole.MANAGER})
+            Rep.objects.get_or_create(user=users["ae1"], defaults={"role": RepRole.AE})
+        self.stdout.write(f"Teams: {', '.join(f'{spec.name} ({spec.visibility})' for spec in DEMO_TEAMS)}")
 
     # --- intake configuration -------------------------------------------------------------------
 
