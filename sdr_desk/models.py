@@ -310,3 +310,21 @@ class Touch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} by {self.rep} on {self.lead_id}"
+
+
+class BoardEvent(models.Model):
+    """A numbered note that a lead's place on the boards changed.
+
+    Pushes over the websocket are at most once; this log is the truth a board
+    catches up from after a reconnect ("everything since event N").
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["created_at"], name="boardevent_created_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} lead {self.lead_id}"

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from inbound.models import Lead
 from inbound.timeline import timeline_record
+from sdr_desk.board import board_changed
 from sdr_desk.models import LeadAssignment, LeadState, Rep, Team, Visibility
 
 OWNER_KIND = "owner"
@@ -68,6 +69,7 @@ def lead_owner_change(
     now = now or timezone.now()
     before = {"owner": getattr(assignment.owner, "username", None), "team": getattr(assignment.team, "name", None),
               "state": assignment.state}
+    previous_team_id, previous_owner_id = assignment.team_id, assignment.owner_id
     owner_changed = (assignment.owner_id or None) != (owner.pk if owner else None)
     assignment.owner = owner
     assignment.team = team
@@ -94,6 +96,8 @@ def lead_owner_change(
     timeline_record(lead=Lead(pk=assignment.lead_id), kind=OWNER_KIND, summary=f"{summaries.get(kind, kind)}: {reason}",
                     actor=actor, actor_label=actor_label or ("" if actor else "desk"), occurred_at=now,
                     data={"change": kind, "reason": reason, "before": before, "after": after})
+    board_changed(assignment, previous_team_id=previous_team_id, previous_owner_id=previous_owner_id,
+                  notify=assignment.is_hot and kind in ("offered", "assigned", "escalated", "released"))
     return assignment
 
 

@@ -18,10 +18,10 @@ class Role:
 _READ_LEADS = ["inbound.view_lead", "inbound.view_account", "inbound.view_activity", "inbound.view_timelineentry"]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    Role.SDR: _READ_LEADS + ["inbound.change_lead", "scoring.view_leadscore"],
-    Role.AE: _READ_LEADS + ["scoring.view_leadscore"],
+    Role.SDR: _READ_LEADS + ["inbound.change_lead", "scoring.view_leadscore", "sdr_desk.view_leadassignment"],
+    Role.AE: _READ_LEADS + ["scoring.view_leadscore", "sdr_desk.view_leadassignment"],
     Role.MARKETING: _READ_LEADS + ["inbound.view_source", "inbound.view_submission", "inbound.view_hostedform",
-                                   "scoring.view_leadscore"],
+                                   "scoring.view_leadscore", "sdr_desk.view_leadassignment"],
     Role.MANAGER: _READ_LEADS + [
         "inbound.change_lead", "inbound.view_source", "inbound.view_submission", "inbound.change_submission",
         "inbound.view_hostedform", "inbound.add_importjob", "inbound.view_importjob", "sdr_desk.view_team",
@@ -32,6 +32,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "scoring.change_scoringsettings", "scoring.view_hotleadcriteria", "scoring.change_hotleadcriteria",
         "scoring.add_hotleadcriteria", "scoring.delete_hotleadcriteria", "scoring.view_rulesetversion",
         "scoring.view_rulefailure", "scoring.view_leadscore",
+        # The desk: team settings and reps, routing rules and their tester, the team queue.
+        "sdr_desk.view_rep", "sdr_desk.change_rep", "sdr_desk.view_routingrule", "sdr_desk.change_routingrule",
+        "sdr_desk.add_routingrule", "sdr_desk.delete_routingrule", "sdr_desk.view_teamholiday",
+        "sdr_desk.add_teamholiday", "sdr_desk.delete_teamholiday", "sdr_desk.view_leadassignment",
     ],
     Role.ADMIN: ["*"],
 }

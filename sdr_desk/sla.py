@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from inbound.models import Lead
 from inbound.timeline import timeline_record
+from sdr_desk.board import board_changed
 from sdr_desk.business_hours import Calendar, add_business_seconds, business_seconds_between
 from sdr_desk.models import (
     EscalationPath,
@@ -133,6 +134,7 @@ def _warn(assignment: LeadAssignment, *, now: datetime) -> None:
     assignment.version += 1
     assignment.updated_at = now
     assignment.save(update_fields=["sla_warned", "version", "updated_at"])
+    board_changed(assignment)
     left = max(int((assignment.sla_due_at - now).total_seconds()), 0) if assignment.sla_due_at else 0
     timeline_record(lead=Lead(pk=assignment.lead_id), kind=SLA_KIND, actor_label="SLA clock", occurred_at=now,
                     summary=f"SLA warning: {left // 60} min {left % 60} s left for the first touch",

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from inbound.models import Lead
 from inbound.timeline import timeline_record
+from sdr_desk.board import board_changed
 from sdr_desk.models import CallOutcome, LeadState, Rep, Touch, TouchChannel
 from sdr_desk.ownership import NotAllowed, OwnershipError, assignment_locked
 from sdr_desk.sla import clock_stop
@@ -69,6 +70,7 @@ def touch_log(
     assignment.updated_at = now
     assignment.save()
     Rep.objects.filter(user=rep, escalation_streak__gt=0).update(escalation_streak=0)
+    board_changed(assignment)
     label = touch.get_channel_display() + (f": {touch.get_outcome_display().lower()}" if outcome else "")
     summary = f"{label}{' (first touch)' if first else ''}"
     if first and assignment.response_seconds is not None:

@@ -19,6 +19,7 @@ api_v1 = [
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("board/", views.board, name="board"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

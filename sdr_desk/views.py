@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from inbound import selectors
 from inbound.models import Lead
+from sdr_desk.board import board_sections, latest_seq, viewer_for
 from sdr_desk.models import CallOutcome, LeadAssignment, Touch, TouchChannel
 from sdr_desk.ownership import OwnershipError, lead_claim
 from sdr_desk.touches import touch_log
@@ -18,8 +19,21 @@ from sdr_desk.touches import touch_log
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    # The board (a later issue) becomes home; until then the leads list is.
-    return redirect("lead-list")
+    # Reps and managers live on the board; everyone else starts at the leads list.
+    return redirect("board" if request.user.has_perm("inbound.view_lead") else "lead-list")
+
+
+@require_GET
+@permission_required("inbound.view_lead", raise_exception=True)
+def board(request: HttpRequest) -> HttpResponse:
+    """The SDR's home: hot leads first by SLA time left, then their open leads; managers see their queues."""
+    viewer = viewer_for(request.user)
+    seq = latest_seq()  # before the query: a change during rendering is caught up by the socket
+    sections = board_sections(viewer)
+    return render(request, "sdr_desk/board.html", {
+        "seq": seq, "sections": sections, "is_manager": bool(viewer.managed_team_ids),
+        "template": "sdr_desk/_board_sections.html",
+    })
 
 
 @login_not_required

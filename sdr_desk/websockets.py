@@ -1,3 +1,7 @@
-"""Websocket routes (Channels calls this module "routing"; here routing means leads). The live board adds /ws/board/."""
+"""Websocket routes (Channels calls this module "routing"; here routing means leads)."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from sdr_desk.consumers import BoardConsumer
+
+websocket_urlpatterns = [path("ws/board/", BoardConsumer.as_asgi())]
