@@ -10,6 +10,7 @@ from django_q.tasks import async_task
 
 from inbound.signals import leads_batch_processed, submission_processed
 from scoring.services import lead_rescore, leads_rescore_bulk
+from sdr_desk.handon import after_response
 from sdr_desk.routing import lead_hand_on_route
 
 logger = logging.getLogger(__name__)
@@ -17,8 +18,12 @@ logger = logging.getLogger(__name__)
 
 @receiver(submission_processed, dispatch_uid="sdr_desk.lead_hand_on")
 def lead_hand_on(*, lead_id: int, kind: str, created: bool, **kwargs: Any) -> None:
-    """Runs after intake committed: score, then route. A failure never reaches the buyer's response;
-    it is retried off-line."""
+    """Runs after intake committed, once the response is delivered: score, then route."""
+    after_response(lambda: lead_hand_on_now(lead_id=lead_id, kind=kind, created=created))
+
+
+def lead_hand_on_now(*, lead_id: int, kind: str, created: bool) -> None:
+    """Score, then route. A failure never reaches the buyer's response; it is retried off-line."""
     try:
         lead_rescore(lead_id, trigger="submission" if kind == "lead" else "activity",
                      restart_clock=not created)

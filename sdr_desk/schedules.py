@@ -16,6 +16,7 @@ SCHEDULES = [
     ("Replay failed submissions", "inbound.tasks.failed_submissions_replay", "I", 5, None),
     ("Nightly intent decay", "scoring.tasks.scores_decay", "D", None, 3),
     ("SLA watch", "sdr_desk.tasks.sla_watch", "I", 1, None),
+    ("Hand on missed leads", "sdr_desk.tasks.handon_sweep", "I", 1, None),
 ]
 
 

@@ -39,3 +39,19 @@ def leads_route(lead_ids: list[int]) -> int:
         if lead_id not in routed:
             lead_route(lead_id, reason="imported")
     return len(lead_ids) - len(routed)
+
+
+def handon_sweep(older_than_seconds: int = 60) -> int:
+    """Hand on the leads whose hand-on never ran (a process died after the response): score and route them."""
+    from datetime import timedelta
+
+    from inbound.models import Lead
+    from sdr_desk.receivers import lead_hand_on_now
+
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    missed = list(Lead.objects.filter(assignment__isnull=True, created_at__lt=cutoff,
+                                      created_at__gte=cutoff - timedelta(days=1))
+                  .values_list("pk", flat=True)[:500])
+    for lead_id in missed:
+        lead_hand_on_now(lead_id=lead_id, kind="lead", created=True)
+    return len(missed)
