@@ -11,6 +11,7 @@ step, not once per missed run.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -83,45 +84,40 @@ def clock_stop(assignment: LeadAssignment, *, at: datetime, calendar: Calendar |
 # --- the sweep --------------------------------------------------------------------------------
 
 
-def _claim_due(query: Q, now: datetime) -> LeadAssignment | None:
-    return (LeadAssignment.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("team", "owner").filter(query).order_by("sla_due_at").first())
+def _each_due(query: Q, order: str, action: Callable[[LeadAssignment], None], *, limit: int) -> int:
+    """Apply ``action`` to each due row, one short transaction apiece.
 
-
-def sla_sweep(*, now: datetime | None = None, limit: int = 500) -> dict[str, int]:
-    """Warn, escalate and release what is due; each lead in its own short transaction."""
-    now = now or timezone.now()
-    counts = {"warned": 0, "escalated": 0, "released": 0}
-    warn_due = Q(first_touch_at__isnull=True, sla_warned=False, sla_warn_at__lte=now, state__in=[
-        LeadState.OFFERED, LeadState.ASSIGNED, LeadState.QUEUED])
-    escalate_due = Q(first_touch_at__isnull=True, sla_due_at__lte=now, state__in=[
-        LeadState.OFFERED, LeadState.ASSIGNED, LeadState.QUEUED])
-    for _ in range(limit):
-        with transaction.atomic():
-            assignment = _claim_due(escalate_due, now)
-            if assignment is None:
-                break
-            lead_escalate(assignment, now=now)
-            counts["escalated"] += 1
-    for _ in range(limit):
-        with transaction.atomic():
-            assignment = _claim_due(warn_due, now)
-            if assignment is None:
-                break
-            _warn(assignment, now=now)
-            counts["warned"] += 1
+    ``SKIP LOCKED`` lets sweeps on several workers share the work; the filter
+    runs again under the lock, so a row another sweep already handled is gone.
+    """
+    done = 0
     for _ in range(limit):
         with transaction.atomic():
             assignment = (LeadAssignment.objects.select_for_update(skip_locked=True, of=("self",))
-                          .select_related("team", "owner").filter(_release_due(now)).order_by("claim_expires_at")
-                          .first())
+                          .select_related("team", "owner").filter(query).order_by(order).first())
             if assignment is None:
                 break
-            lead_owner_change(assignment, owner=None, team=assignment.team, state=LeadState.OFFERED,
-                              kind="released", now=now,
-                              reason=f"claimed {assignment.team.claim_touch_minutes} minutes ago and not touched")
-            counts["released"] += 1
-    return counts
+            action(assignment)
+            done += 1
+    return done
+
+
+def sla_sweep(*, now: datetime | None = None, limit: int = 500) -> dict[str, int]:
+    """Escalate, warn and release what is due, in that order."""
+    now = now or timezone.now()
+    unworked = [LeadState.OFFERED, LeadState.ASSIGNED, LeadState.QUEUED]
+    escalate_due = Q(first_touch_at__isnull=True, sla_due_at__lte=now, state__in=unworked)
+    warn_due = Q(first_touch_at__isnull=True, sla_warned=False, sla_warn_at__lte=now, state__in=unworked)
+    return {
+        "escalated": _each_due(escalate_due, "sla_due_at", lambda a: lead_escalate(a, now=now), limit=limit),
+        "warned": _each_due(warn_due, "sla_warn_at", lambda a: _warn(a, now=now), limit=limit),
+        "released": _each_due(_release_due(now), "claim_expires_at", lambda a: _release(a, now=now), limit=limit),
+    }
+
+
+def _release(assignment: LeadAssignment, *, now: datetime) -> None:
+    lead_owner_change(assignment, owner=None, team=assignment.team, state=LeadState.OFFERED, kind="released",
+                      now=now, reason=f"claimed {assignment.team.claim_touch_minutes} minutes ago and not touched")
 
 
 def _release_due(now: datetime) -> Q:
