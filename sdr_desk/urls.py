@@ -32,6 +32,7 @@ urlpatterns = [
     path("leads/<int:pk>/claim/", views.lead_claim_view, name="lead-claim"),
     path("leads/<int:pk>/touches/", views.lead_touch_view, name="lead-touch"),
     path("", include("inbound.urls")),
+    path("", include("sdr_desk.urls_manage")),
     path("scoring/", include("scoring.urls")),
     path("healthz", views.healthz, name="healthz"),
 ]

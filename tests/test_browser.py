@@ -83,6 +83,8 @@ def test_an_sdr_signs_in_finds_a_new_lead_and_reads_its_timeline(page, live_serv
     page.goto(f"{live_server.url}/leads/")
     assert "/accounts/login/" in page.url
     sign_in(page, live_server, "sdr1")
+    page.wait_for_url("**/board/")  # an SDR's home is the board
+    page.goto(f"{live_server.url}/leads/")
     page.wait_for_selector("text=Ada Lovelace")
     assert page.locator("text=<b>Grace</b>").count() == 1  # shown as text, not markup
     shot(page, "leads")
