@@ -8,11 +8,13 @@ routed at once never take the same slot.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Count
@@ -117,6 +119,29 @@ def rules_load() -> list[CompiledRule]:
     return compiled
 
 
+_rules_cache: tuple[float, list[CompiledRule]] | None = None
+
+
+def rules_current() -> list[CompiledRule]:
+    """The active rules, compiled, trusted for ROUTING_RULES_TTL_SECONDS per process.
+
+    Reloading a hundred rules (and their JSON lists) was a quarter of every
+    routing decision; a manager's edit reaches every worker within the TTL.
+    """
+    global _rules_cache
+    ttl = getattr(settings, "ROUTING_RULES_TTL_SECONDS", 2)
+    now = time.monotonic()
+    if _rules_cache is None or now - _rules_cache[0] >= ttl:
+        _rules_cache = (now, rules_load())
+    return _rules_cache[1]
+
+
+def rules_forget() -> None:
+    """This process sees a rules change at once (the manager's save calls this)."""
+    global _rules_cache
+    _rules_cache = None
+
+
 @dataclass
 class Decision:
     team: Team | None
@@ -172,7 +197,7 @@ def route_decide(lead: Lead, *, now: datetime | None = None, rules: list[Compile
 
     team: Team | None = None
     target_rep = None
-    for compiled in rules if rules is not None else rules_load():
+    for compiled in rules if rules is not None else rules_current():
         matched, why = compiled.check(facts)
         trace["rules"].append({"rule": compiled.rule.name, "matched": matched, "why": why})
         if matched:

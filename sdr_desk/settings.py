@@ -112,6 +112,10 @@ elif DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- redis: cache, channel layer ---------------------------------------------
+# Pushes cross processes (ASGI workers, Django-Q workers, the simulator) only
+# through Redis. bin/demo sets REDIS_URL to unix://.../var/redis.sock, the
+# embedded redis-server it starts (sdr_desk/embedded_redis.py), so the demo
+# runs this same channels_redis path as production.
 REDIS_URL = envstr("REDIS_URL", "")
 if REDIS_URL:
     if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
@@ -130,6 +134,8 @@ if REDIS_URL:
         }
     }
 else:
+    # One process only: a push from another process (the Q cluster, a second
+    # worker) never reaches this one's websockets. Fine for a lone runserver.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
@@ -262,6 +268,8 @@ TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0, minimum=0)
 # --- scoring ----------------------------------------------------------------------------
 # How long a process trusts its idea of the latest rule-set version before asking again.
 SCORING_RULES_TTL_SECONDS = envint("SCORING_RULES_TTL_SECONDS", 2, minimum=0)
+# Likewise for routing rules.
+ROUTING_RULES_TTL_SECONDS = envint("ROUTING_RULES_TTL_SECONDS", 2, minimum=0)
 
 LOGGING = {
     "version": 1,

@@ -32,7 +32,7 @@ from sdr_desk.forms import (
     user_label,
 )
 from sdr_desk.models import LeadAssignment, LeadState, Rep, RepStatus, Team
-from sdr_desk.routing import Decision, route_decide, rules_load
+from sdr_desk.routing import Decision, route_decide, rules_load, rules_forget
 
 SAVE, TEST = "save", "test"
 SETTINGS, REPS = "settings", "reps"
@@ -109,6 +109,7 @@ def routing_page(request: HttpRequest) -> HttpResponse:
         return _routing_render(request, rules, SampleLeadForm(prefix="sample"), status=400)
     with transaction.atomic():  # every rule or none: a half-saved order would route leads by accident
         rules.save()
+    rules_forget()
     messages.success(request, "Routing rules saved; new leads follow them from now on.")
     return _see_page(reverse("routing-rules"))
 

@@ -18,3 +18,4 @@ MEDIA_ROOT = BASE_DIR / "var" / "test-media"  # noqa: F405
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}  # noqa: F405  tasks run in the caller during tests
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 SCORING_RULES_TTL_SECONDS = 0  # every test sees the versions its own transaction made
+ROUTING_RULES_TTL_SECONDS = 0
