@@ -19,6 +19,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from inbound.models import Activity, Lead, LeadStatus, TimelineEntry
 from inbound.timeline import timeline_entry, timeline_record_many
@@ -226,6 +227,18 @@ def _hot_since(before: LeadScore | None, result: Result, now: datetime, *, resta
     return before.hot_since
 
 
+def criteria_for_leads(lead_ids: list[int]) -> dict[int, int]:
+    """Which hot-lead criteria apply to each lead, as the desk says (settings.SCORING_CRITERIA_RESOLVER).
+
+    Scoring does not know teams; the desk names a function that maps leads to
+    their team's criteria. Leads missing from the answer use the default.
+    """
+    path = getattr(settings, "SCORING_CRITERIA_RESOLVER", "")
+    if not path or not lead_ids:
+        return {}
+    return import_string(path)(lead_ids)
+
+
 def _latest_is_hot_trigger(activities: list[ActivityFact], criteria: Criteria | None) -> bool:
     """Whether the newest activity makes the lead hot on its own: a returning hand-raiser."""
     if criteria is None or not activities:
@@ -284,6 +297,8 @@ def lead_rescore(
     """
     now = now or timezone.now()
     rules = ruleset_current()
+    if criteria_id is None:
+        criteria_id = criteria_for_leads([lead_id]).get(lead_id)
     _derived_data_commit()
     lead = Lead.objects.select_for_update(of=("self",)).select_related("account", "score").get(pk=lead_id)
     horizon = now - timedelta(days=rules.lookback_days)
@@ -349,6 +364,7 @@ def leads_rescore_bulk(
         activities: dict[int, list[ActivityFact]] = defaultdict(list)
         for a in Activity.objects.filter(lead_id__in=ids, occurred_at__gte=horizon).values(*ACTIVITY_FIELDS):
             activities[a["lead_id"]].append(_activity_fact(a))
+        criteria = criteria_for_leads(ids)
         with transaction.atomic():
             _derived_data_commit()
             # Only what the comparison needs: decoding every stored reason list would cost more than scoring.
@@ -357,7 +373,8 @@ def leads_rescore_bulk(
             scores, entries = [], []
             errors: list[tuple[str, str]] = []
             for row in rows:
-                result = evaluate(facts_from_row(row), activities.get(row["id"], []), rules, now)
+                result = evaluate(facts_from_row(row), activities.get(row["id"], []), rules, now,
+                                  criteria_id=criteria.get(row["id"]))
                 errors += result.errors
                 before = existing.get(row["id"])
                 changed = _summary(before, result, trigger=trigger)

@@ -31,7 +31,11 @@ def lead_hand_on_now(*, lead_id: int, kind: str, created: bool) -> None:
         logger.exception("scoring lead %s after intake failed; queued for retry", lead_id)
         async_task("scoring.tasks.lead_rescore_retry", lead_id, q_options={"group": "scoring-retry"})
     try:
-        lead_hand_on_route(lead_id)
+        assignment = lead_hand_on_route(lead_id)
+        if created and assignment is not None and assignment.team and assignment.team.hot_criteria_id:
+            # A new lead was scored by the default criteria; its team has its own: judge it by those.
+            lead_rescore(lead_id, trigger="team criteria", criteria_id=assignment.team.hot_criteria_id)
+            lead_hand_on_route(lead_id)
     except Exception:
         logger.exception("routing lead %s after intake failed; queued for retry", lead_id)
         async_task("sdr_desk.tasks.lead_route_retry", lead_id, q_options={"group": "routing-retry"})

@@ -307,3 +307,9 @@ def lead_hand_on_route(lead_id: int, *, now: datetime | None = None) -> LeadAssi
                           kind="assigned", reason="turned hot again: the clock restarts", now=now)
         return assignment
     return lead_route(lead_id, now=now, reason="turned hot")
+
+
+def criteria_for_leads(lead_ids: list[int]) -> dict[int, int]:
+    """Each routed lead's team's hot-lead criteria (scoring asks through SCORING_CRITERIA_RESOLVER)."""
+    return dict(LeadAssignment.objects.filter(lead_id__in=lead_ids, team__hot_criteria__isnull=False)
+                .values_list("lead_id", "team__hot_criteria_id"))

@@ -268,6 +268,8 @@ TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0, minimum=0)
 # --- scoring ----------------------------------------------------------------------------
 # How long a process trusts its idea of the latest rule-set version before asking again.
 SCORING_RULES_TTL_SECONDS = envint("SCORING_RULES_TTL_SECONDS", 2, minimum=0)
+# A lead is hot by its team's criteria: the desk tells scoring which apply.
+SCORING_CRITERIA_RESOLVER = "sdr_desk.routing.criteria_for_leads"
 # Likewise for routing rules.
 ROUTING_RULES_TTL_SECONDS = envint("ROUTING_RULES_TTL_SECONDS", 2, minimum=0)
 

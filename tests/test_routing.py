@@ -225,3 +225,36 @@ def test_now_is_recorded(teams):
     rep_make("ann", teams[0])
     before = timezone.now()
     assert lead_route(hot_lead().pk).routed_at >= before
+
+
+def test_a_closed_team_follows_the_sun(db):
+    night = {day: [["00:00", "00:01"]] for day in ("mon",)}  # effectively always closed
+    sun = team_make("Sydney", visibility="owned", is_default=False)
+    ann = rep_make("ann", sun)
+    team_make("London", visibility="owned", is_default=True, business_hours=night,
+              after_hours="follow_the_sun", follow_the_sun_team=sun)
+    assignment = lead_route(hot_lead().pk)
+    assert assignment.team == sun and assignment.owner == ann
+    assert "follows the sun to Sydney" in assignment.routing_trace["after_hours"]
+
+
+def test_a_team_with_its_own_criteria_judges_its_leads_by_them(db, keyed, django_capture_on_commit_callbacks):
+    import json
+
+    from scoring.models import HotLeadCriteria, LeadScore
+
+    from scoring.services import ruleset_publish
+
+    strict = HotLeadCriteria.objects.create(name="Strict", mode="any", min_score=500)
+    ruleset_publish(note="criteria are part of the versioned rules")
+    team = team_make("Strict team", visibility="owned", hot_criteria=strict)
+    rep_make("ann", team)
+    with django_capture_on_commit_callbacks(execute=True):
+        keyed.post("/api/v1/leads/", data=json.dumps({"email": "x@corp.io", "form_type": "demo_request"}),
+                   content_type="application/json")
+    score = LeadScore.objects.get()
+    assert not score.is_hot  # hot by the default criteria, not by the team's
+    from scoring.services import leads_rescore_bulk
+
+    leads_rescore_bulk()
+    assert not LeadScore.objects.get().is_hot  # the nightly rescore uses the team's criteria too
