@@ -19,7 +19,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.template.loader import render_to_string
 
 from sdr_desk.models import BoardEvent, LeadAssignment, LeadState, Rep, Team, Visibility
@@ -97,8 +97,9 @@ def _visible_query(viewer: Viewer) -> Q:
 
 
 def _cards(assignments: QuerySet[LeadAssignment]) -> QuerySet[LeadAssignment]:
+    # No deadline sorts last on every database (SQLite would put NULL first).
     return assignments.select_related("lead", "lead__score", "lead__source", "owner", "team").order_by(
-        "sla_due_at", "-lead__created_at")
+        F("sla_due_at").asc(nulls_last=True), "-lead__created_at")
 
 
 def board_sections(viewer: Viewer, *, limit: int = 200) -> dict[str, list[tuple[LeadAssignment, str]]]:

@@ -32,7 +32,6 @@ def board(request: HttpRequest) -> HttpResponse:
     sections = board_sections(viewer)
     return render(request, "sdr_desk/board.html", {
         "seq": seq, "sections": sections, "is_manager": bool(viewer.managed_team_ids),
-        "template": "sdr_desk/_board_sections.html",
     })
 
 

@@ -9,6 +9,7 @@
   let socket = null;
   let retry = 0;
   let unseenHot = 0;
+  let focused = null;
   const live = document.getElementById("live");
   const flash = document.getElementById("board-flash");
   const baseTitle = document.title;
@@ -20,6 +21,13 @@
   notifyToggle.addEventListener("click", () => Notification.requestPermission().then(() => { notifyToggle.hidden = true; }));
 
   function setLive(state, text) { live.dataset.state = state; live.textContent = text; }
+  let flashTimer = null;
+  function say(text, kind) {
+    flash.textContent = text;
+    flash.dataset.kind = kind || "info";
+    clearTimeout(flashTimer);
+    flashTimer = setTimeout(() => { flash.textContent = ""; }, 6000);
+  }
   function cardsOf(section) { return board.querySelector(`[data-cards="${section}"]`); }
   function refreshCounts() {
     board.querySelectorAll("[data-cards]").forEach((list) => {
@@ -32,6 +40,7 @@
     });
     document.title = (unseenHot > 0 ? `(${unseenHot}) ` : "") + baseTitle;
   }
+  // Cards without a deadline sort last, as the server orders them.
   function dueOf(card) { return card.dataset.due ? Date.parse(card.dataset.due) : Infinity; }
   function place(section, html) {
     const list = cardsOf(section);
@@ -40,12 +49,17 @@
     template.innerHTML = html.trim();
     const card = template.content.firstElementChild;
     const old = document.getElementById(card.id);
+    const moved = !old || old.parentElement !== list;
     if (old) old.remove();
     const due = dueOf(card);
     const before = Array.from(list.querySelectorAll(".lead-card")).find((c) => dueOf(c) > due);
     list.insertBefore(card, before || null);
-    card.classList.add("arriving");
-    setTimeout(() => card.classList.remove("arriving"), 600);
+    // Slide in what is new to this list; an update in place should not twitch.
+    if (moved) {
+      card.classList.add("arriving");
+      setTimeout(() => card.classList.remove("arriving"), 600);
+    }
+    if (old && old === focused) focusCard(card);  // j/k keep their place across updates
     tick();
     return card;
   }
@@ -55,16 +69,17 @@
     if (reason) {
       const line = document.createElement("div");
       line.className = "lead-card-gone";
-      line.textContent = reason;
+      line.textContent = reason;  // text, never markup
       card.appendChild(line);
     }
     card.classList.add("leaving");
+    card.querySelectorAll("button, a").forEach((el) => { el.tabIndex = -1; });
     setTimeout(() => { card.remove(); refreshCounts(); }, reason ? 2500 : 300);
     refreshCounts();
   }
   function announce(card) {
     unseenHot += document.hidden ? 1 : 0;
-    const name = card.querySelector(".lead-card-name")?.textContent || "New hot lead";
+    const name = card.querySelector(".lead-card-name")?.textContent.trim() || "New hot lead";
     if ("Notification" in window && Notification.permission === "granted" && document.hidden) {
       new Notification("Hot lead", { body: name, tag: card.id });
     }
@@ -104,7 +119,18 @@
     };
   }
 
-  // Countdowns: amber past the warning point, red past the deadline.
+  // Countdowns: amber past the warning point, red past the deadline. Ages stay true as cards sit.
+  function clock(seconds) {
+    if (seconds >= 86400) return `${Math.floor(seconds / 86400)}d ${Math.floor((seconds % 86400) / 3600)}h`;
+    if (seconds >= 3600) return `${Math.floor(seconds / 3600)}h ${String(Math.floor((seconds % 3600) / 60)).padStart(2, "0")}m`;
+    return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
+  }
+  function ago(seconds) {
+    if (seconds < 60) return "just now";
+    if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+    if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ago`;
+    return `${Math.floor(seconds / 86400)} d ago`;
+  }
   function tick() {
     const now = Date.now();
     board.querySelectorAll(".lead-card[data-due]").forEach((card) => {
@@ -113,13 +139,13 @@
       const el = card.querySelector("[data-countdown]");
       if (!el) return;
       const left = Math.round((due - now) / 1000);
-      const abs = Math.abs(left);
-      const text = abs >= 3600 ? `${Math.floor(abs / 3600)}h ${Math.floor((abs % 3600) / 60)}m`
-        : `${Math.floor(abs / 60)}:${String(abs % 60).padStart(2, "0")}`;
-      el.textContent = left >= 0 ? `${text} left` : `${text} over`;
+      el.textContent = left >= 0 ? `${clock(left)} left` : `${clock(-left)} over`;
       const spent = due > start ? (now - start) / (due - start) : 1;
       card.classList.toggle("amber", left >= 0 && spent >= 0.6);
       card.classList.toggle("red", left < 0);
+    });
+    board.querySelectorAll("[data-ago]").forEach((el) => {
+      el.textContent = ago(Math.max(0, Math.round((now - Date.parse(el.getAttribute("datetime"))) / 1000)));
     });
   }
   setInterval(tick, 1000);
@@ -130,27 +156,41 @@
     const form = event.target.closest("[data-claim-form]");
     if (!form) return;
     event.preventDefault();
+    const button = form.querySelector("[data-claim]");
+    if (button.disabled) return;
+    button.disabled = true;  // one click is one claim
     const lead = form.closest(".lead-card").dataset.lead;
-    const token = form.querySelector("[name=csrfmiddlewaretoken]").value;
-    fetch(`/api/v1/leads/${lead}/claim/`, { method: "POST", headers: { "X-CSRFToken": token }, credentials: "same-origin" })
+    fetch(`/api/v1/leads/${lead}/claim/`, { method: "POST", headers: { "X-CSRFToken": board.dataset.csrf }, credentials: "same-origin" })
       .then((r) => r.json().then((body) => ({ ok: r.ok, body })))
-      .then(({ ok, body }) => { flash.textContent = ok ? "Claimed: call now." : (body.detail || "Could not claim."); });
+      .then(({ ok, body }) => {
+        if (ok) say("Claimed: call now, the clock is running.", "ok");
+        else { say(body.detail || "Could not claim.", "error"); button.disabled = false; }
+      })
+      .catch(() => { say("Could not reach the desk: try again.", "error"); button.disabled = false; });
+  });
+
+  // A call from a card dials (tel:) and then opens the lead with its outcome form, so the call gets logged.
+  board.addEventListener("click", (event) => {
+    const call = event.target.closest("[data-call]");
+    if (!call) return;
+    const open = call.closest(".lead-card").querySelector("[data-open]");
+    if (open) setTimeout(() => window.location.assign(`${open.href}#call`), 300);
   });
 
   // Keyboard first: j/k move, c claim, o open.
-  let focused = null;
-  function cards() { return Array.from(board.querySelectorAll(".lead-card:not(.leaving)")); }
   function focusCard(card) {
     if (focused) focused.classList.remove("focused");
     focused = card;
-    if (card) { card.classList.add("focused"); card.focus({ preventScroll: false }); }
+    if (card) { card.classList.add("focused"); card.focus({ preventScroll: true }); card.scrollIntoView({ block: "nearest" }); }
   }
   document.addEventListener("keydown", (event) => {
     if (event.target.matches("input, textarea, select") || event.metaKey || event.ctrlKey || event.altKey) return;
-    const list = cards();
-    const at = focused ? list.indexOf(focused) : -1;
-    if (event.key === "j") focusCard(list[Math.min(at + 1, list.length - 1)] || null);
-    else if (event.key === "k") focusCard(list[Math.max(at - 1, 0)] || null);
+    // Leaving cards still count for position, so j after a card leaves goes to the one after it.
+    const all = Array.from(board.querySelectorAll(".lead-card"));
+    const usable = (c) => !c.classList.contains("leaving");
+    const at = all.indexOf(focused);
+    if (event.key === "j") focusCard(all.slice(at + 1).find(usable) || (at < 0 ? null : focused));
+    else if (event.key === "k") focusCard(all.slice(0, Math.max(at, 0)).reverse().find(usable) || all.find(usable) || null);
     else if (event.key === "c" && focused) focused.querySelector("[data-claim]")?.click();
     else if (event.key === "o" && focused) focused.querySelector("[data-open]")?.click();
     else return;
