@@ -1,7 +1,8 @@
 """Settings for the inbound SDR desk, read from the environment.
 
-With no environment at all this runs on the embedded default: SQLite, the
-in-process channel layer and Django-Q2's ORM broker on the same database.
+With no environment at all this runs on SQLite, Django-Q2's ORM broker on the
+same database and the in-process channel layer; bin/demo adds an embedded Redis
+(sdr_desk/embedded_redis.py) so pushes cross its processes.
 Production sets ``DEBUG=0`` and at least ``SECRET_KEY`` and ``ALLOWED_HOSTS``;
 ``manage.py check --deploy`` is then clean.
 """
