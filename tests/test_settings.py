@@ -67,3 +67,14 @@ def test_bad_values_are_refused_with_the_variables_name(monkeypatch):
     assert envlist("X_LIST", []) == ["a", "b", "c"]
     monkeypatch.setenv("X_BOOL", "Yes")
     assert envbool("X_BOOL", False) is True
+
+
+def test_a_pool_with_kept_connections_is_refused():
+    result = _manage("check", **{**PRODUCTION, "DATABASE_POOL": "1", "CONN_MAX_AGE": "60"})
+    assert result.returncode != 0
+    assert "DATABASE_POOL=1 needs CONN_MAX_AGE=0" in result.stderr
+
+
+def test_production_with_a_pool_passes_check_deploy():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", **{**PRODUCTION, "DATABASE_POOL": "1"})
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,4 +1,4 @@
-"""``manage.py seed_demo``: a desk with people, sources, forms and a month of inbound leads.
+"""``manage.py seed_demo``: a desk with people, sources, forms and a month of inbound leads, worked.
 
 Safe to run again: everything is found or created by its natural key, and a
 demo lead whose email is already on the desk is skipped whole, so the same
@@ -7,22 +7,36 @@ demo lead whose email is already on the desk is skipped whole, so the same
 Leads are made through intake's own services, one submission at a time, so
 the demo exercises dedupe, accounts, visitor stitching and the timeline
 exactly as live traffic does; only the clock is turned back (see
-``_step_send``).
+``_step_send``). The desk's side is replayed the same way (see ``MonthReplay``):
+every submission is scored and routed at the moment it arrived, reps claim
+and touch leads after realistic delays, and the SLA watch escalates what they
+missed, all through the desk's services and each with its own past clock, so
+the board opens on a desk that has been worked for a month, not on 300 leads
+whose five-minute clocks all start now.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
+import math
 import random
+import statistics
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractUser, Group
+from django.contrib.auth.models import AbstractBaseUser, AbstractUser, Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import F, Min, OuterRef, Q, Subquery
+from django.dispatch import Signal
 from django.utils import timezone
 
 from inbound import demo_data
@@ -39,9 +53,27 @@ from inbound.models import (
     SubmissionKind,
     TimelineEntry,
 )
-from inbound.services import submission_process, submission_receive
-from sdr_desk.models import Rep, RepRole, Team, Visibility
+from inbound.services import Outcome, submission_process, submission_receive
+from inbound.signals import leads_batch_processed, submission_processed
+from scoring.services import lead_rescore
+from sdr_desk import receivers
+from sdr_desk.models import (
+    CallOutcome,
+    LeadAssignment,
+    LeadState,
+    Rep,
+    RepRole,
+    RepStatus,
+    RoutingRule,
+    Team,
+    TouchChannel,
+    Visibility,
+)
+from sdr_desk.ownership import OwnershipError, assignment_locked, lead_claim, lead_owner_change, may_claim
 from sdr_desk.roles import Role
+from sdr_desk.routing import eligibility, lead_hand_on_route
+from sdr_desk.sla import sla_sweep
+from sdr_desk.touches import touch_log
 
 DEMO_PASSWORD = "demo"
 SIGN_IN_HINT = "Sign in at http://127.0.0.1:8000/ as sdr1 / demo (or manager, marketing, ae1, admin)"
@@ -85,6 +117,9 @@ DEMO_TEAMS: tuple[DemoTeam, ...] = (
 )
 # A demo desk is open around the clock, so it moves whenever someone looks at it.
 DEMO_HOURS = {day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+# Leads of the last hours are routed on today's clock and left unworked, so the demo opens with
+# fresh hot leads on the board whose SLA clocks are running; everything older has been worked.
+FRESH_HOURS = 2.0
 
 # Hosted forms on the Website source. Field lists follow HostedForm.FIELD_CHOICES.
 DEMO_FORMS: tuple[dict[str, Any], ...] = (
@@ -129,10 +164,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--leads", type=int, default=300, help="how many demo leads to make (default 300)")
         parser.add_argument("--seed", type=int, default=2026, help="random seed: the same seed makes the same leads")
+        parser.add_argument("--fresh-hours", type=float, default=FRESH_HOURS, dest="fresh_hours",
+                            help=f"leads of the last N hours are routed now and left unworked, for the demo "
+                                 f"(default {FRESH_HOURS:g})")
 
-    def handle(self, *args: Any, leads: int, seed: int, **options: Any) -> None:
+    def handle(self, *args: Any, leads: int, seed: int, fresh_hours: float = FRESH_HOURS, **options: Any) -> None:
         if leads < 0:
             raise CommandError("--leads cannot be negative.")
+        if fresh_hours < 0:
+            raise CommandError("--fresh-hours cannot be negative.")
         started = time.monotonic()
         users: dict[str, AbstractUser] = {}
         if settings.DEBUG:
@@ -144,8 +184,9 @@ class Command(BaseCommand):
         self._teams_seed(users)
         sources = self._sources_seed()
         forms = self._forms_seed(sources["Website"])
-        made, skipped = self._leads_seed(leads, seed=seed, sources=sources, forms=forms)
-        self._report(made=made, skipped=skipped, seconds=time.monotonic() - started)
+        made, skipped, desk = self._leads_seed(leads, seed=seed, sources=sources, forms=forms,
+                                               fresh=timedelta(hours=fresh_hours))
+        self._report(made=made, skipped=skipped, desk=desk, seconds=time.monotonic() - started)
         if settings.DEBUG:
             self.stdout.write(self.style.SUCCESS(SIGN_IN_HINT))
 
@@ -182,8 +223,10 @@ class Command(BaseCommand):
         for spec in DEMO_TEAMS:
             team, _ = Team.objects.get_or_create(
                 name=spec.name,
+                # A demo runs unattended: nobody works the simulator's leads, so a real
+                # streak limit would set every rep away within minutes of starting.
                 defaults={"time_zone": spec.time_zone, "visibility": spec.visibility, "is_default": spec.is_default,
-                          "business_hours": DEMO_HOURS},
+                          "business_hours": DEMO_HOURS, "escalation_streak_limit": 1000},
             )
             if users:
                 team.manager = users[spec.manager]
@@ -192,8 +235,12 @@ class Command(BaseCommand):
                     Rep.objects.update_or_create(
                         user=users[name],
                         defaults={"team": team, "role": RepRole.SDR, "time_zone": spec.time_zone,
-                                  "working_hours": DEMO_HOURS},
+                                  "working_hours": DEMO_HOURS, "status": RepStatus.AVAILABLE},
                     )
+        emea = Team.objects.get(name="EMEA Inbound")
+        # Leads from Europe, the Middle East and Africa go to the owned-mode team, so both modes move.
+        RoutingRule.objects.get_or_create(name="EMEA to EMEA Inbound",
+                                          defaults={"countries": ["EMEA"], "target_team": emea, "position": 10})
         if users:
             Rep.objects.get_or_create(user=users["manager"], defaults={"role": RepRole.MANAGER})
             Rep.objects.get_or_create(user=users["ae1"], defaults={"role": RepRole.AE})
@@ -229,21 +276,29 @@ class Command(BaseCommand):
 
     # --- leads ------------------------------------------------------------------------------------
 
-    def _leads_seed(self, count: int, *, seed: int, sources: dict[str, Source],
-                    forms: dict[str, HostedForm]) -> tuple[int, int]:
+    def _leads_seed(self, count: int, *, seed: int, sources: dict[str, Source], forms: dict[str, HostedForm],
+                    fresh: timedelta) -> tuple[int, int, DeskCounts]:
+        desk = DeskCounts(fresh_hours=fresh.total_seconds() / 3600)
         if not count:
-            return 0, 0
-        stories = demo_data.stories_plan(random.Random(seed), count=count, now=timezone.now())
+            return 0, 0, desk
+        now = timezone.now()
+        stories = demo_data.stories_plan(random.Random(seed), count=count, now=now)
         existing = set(Lead.objects.filter(email__in=[s.email for s in stories]).values_list("email", flat=True))
+        new = [story for story in stories if story.email not in existing]
+        if not new:
+            return 0, len(existing), desk
         keys = {name: self._source_key(source) for name, source in sources.items()}
-        made = 0
-        for story in stories:
-            if story.email in existing:
-                continue
-            self._story_send(story, sources=sources, keys=keys, forms=forms)
-            made += 1
-        _accounts_backdate()
-        return made, len(existing)
+
+        def send(step: Step) -> Outcome:
+            return _step_send(step, source=sources[step.source], key=keys[step.source], forms=forms)
+
+        replay = MonthReplay(seed=seed, until=now, fresh_from=now - fresh, counts=desk)
+        # One transaction for the whole month: stories are interleaved in time, so a failure must
+        # leave no half-told story behind, and the next run starts clean (it skips only whole leads).
+        with desk_hand_on_paused(), transaction.atomic():
+            replay.run(new, send=send)
+            _accounts_backdate()
+        return len(new), len(existing), desk
 
     @staticmethod
     def _source_key(source: Source) -> ApiKey:
@@ -251,14 +306,7 @@ class Command(BaseCommand):
         assert key is not None, "_sources_seed gives every source a key"
         return key
 
-    @transaction.atomic
-    def _story_send(self, story: Story, *, sources: dict[str, Source], keys: dict[str, ApiKey],
-                    forms: dict[str, HostedForm]) -> None:
-        """One lead's whole history in one transaction: a failure leaves no half-told story behind."""
-        for step in story.steps:
-            _step_send(step, source=sources[step.source], key=keys[step.source], forms=forms)
-
-    def _report(self, *, made: int, skipped: int, seconds: float) -> None:
+    def _report(self, *, made: int, skipped: int, desk: DeskCounts, seconds: float) -> None:
         counts = {
             "leads": Lead.objects.count(),
             "accounts": Account.objects.count(),
@@ -269,15 +317,19 @@ class Command(BaseCommand):
         skipped_note = f", {skipped} already there" if skipped else ""
         self.stdout.write(f"Demo leads: {made} made{skipped_note} in {seconds:.1f}s. On the desk now: "
                           + ", ".join(f"{count} {name}" for name, count in counts.items()))
+        if made:
+            self.stdout.write(desk.summary())
 
 
-def _step_send(step: Step, *, source: Source, key: ApiKey, forms: dict[str, HostedForm]) -> None:
+def _step_send(step: Step, *, source: Source, key: ApiKey, forms: dict[str, HostedForm]) -> Outcome:
     """Send one step through intake, as if it had arrived at ``step.at``.
 
     Demo seeding only: intake stamps times with "now", so the submission is
     received, its time turned back *before* processing (activities and the
     timeline take the submission's time), and afterwards the lead's own
     timestamps, which the service sets to now, are turned back the same way.
+    Intake does not announce it: the desk's hand-on would run on today's clock,
+    so ``MonthReplay`` does the hand-on itself, at ``step.at``.
     """
     form = _hosted_form_for(step, forms)
     kind = SubmissionKind.LEAD if step.kind == "lead" else SubmissionKind.EVENT
@@ -290,7 +342,7 @@ def _step_send(step: Step, *, source: Source, key: ApiKey, forms: dict[str, Host
                                     **receive)
     submission.received_at = step.at
     submission.save(update_fields=["received_at"])
-    outcome = submission_process(submission)
+    outcome = submission_process(submission, announce=False)
     if not outcome.ok:
         # The generator promises valid payloads (tests check 500 of them): stop loudly.
         raise CommandError(f"Demo submission {submission.pk} was {submission.status}: {submission.error}")
@@ -300,6 +352,7 @@ def _step_send(step: Step, *, source: Source, key: ApiKey, forms: dict[str, Host
         if outcome.created:
             backdated["created_at"] = step.at
         Lead.objects.filter(pk=outcome.lead.pk).update(**backdated)
+    return outcome
 
 
 def _hosted_form_for(step: Step, forms: dict[str, HostedForm]) -> HostedForm | None:
@@ -335,3 +388,426 @@ def _accounts_backdate() -> None:
     first_lead = Lead.objects.filter(account=OuterRef("pk")).order_by("created_at").values("created_at")[:1]
     younger = Lead.objects.filter(created_at__lt=F("account__created_at")).values("account_id")
     Account.objects.filter(pk__in=younger).update(created_at=Subquery(first_lead))
+
+
+# --- the month on the desk --------------------------------------------------------------------------
+
+# The desk's live hand-on (sdr_desk.receivers): scored and routed on today's clock.
+_HAND_ON_RECEIVERS: tuple[tuple[Signal, str, Callable[..., None]], ...] = (
+    (submission_processed, "sdr_desk.lead_hand_on", receivers.lead_hand_on),
+    (leads_batch_processed, "sdr_desk.leads_batch_hand_on", receivers.leads_batch_hand_on),
+)
+
+
+@contextmanager
+def desk_hand_on_paused() -> Iterator[None]:
+    """Disconnect the desk's hand-on receivers while history is written, and always put them back.
+
+    They score and route with the real clock, which gives a month-old demo lead
+    a five-minute deadline starting now. ``_step_send`` already asks intake not
+    to announce; this also covers anything else that announces while the past
+    is replayed. Only receivers that were connected are reconnected, so a caller
+    that had switched them off keeps them off.
+    """
+    paused = [(signal, uid, receiver) for signal, uid, receiver in _HAND_ON_RECEIVERS
+              if signal.disconnect(dispatch_uid=uid)]
+    try:
+        yield
+    finally:
+        for signal, uid, receiver in paused:
+            signal.connect(receiver, dispatch_uid=uid)
+
+
+# How reps answer a clock that started. Per SLA tier, the buckets of first-touch delay as
+# (share, median seconds, spread of a lognormal); the share left over is never answered.
+FIRST_TOUCH_DELAYS: dict[str, tuple[tuple[float, float, float], ...]] = {
+    # A 5-minute SLA: most inside it, some after half an hour, a few hours later, about 1 in 25 never.
+    "hand_raiser": ((0.74, 110, 0.55), (0.15, 25 * 60, 0.6), (0.07, 2 * 3600, 0.5)),
+    # A 24-hour SLA: mostly within hours, some the next day, about 1 in 25 never.
+    "researcher": ((0.90, 3 * 3600, 1.0), (0.06, 30 * 3600, 0.25)),
+    # No SLA: worked when there is time, if at all.
+    "none": ((0.35, 20 * 3600, 0.8),),
+}
+SLA_TIERS = ("hand_raiser", "researcher")
+FIRST_CHANNELS: dict[str, tuple[tuple[str, int], ...]] = {
+    "hand_raiser": ((TouchChannel.CALL, 65), (TouchChannel.EMAIL, 25), (TouchChannel.LINKEDIN, 10)),
+    "researcher": ((TouchChannel.EMAIL, 55), (TouchChannel.LINKEDIN, 25), (TouchChannel.CALL, 20)),
+    "none": ((TouchChannel.EMAIL, 60), (TouchChannel.LINKEDIN, 25), (TouchChannel.CALL, 15)),
+}
+FOLLOW_UP_CHANNELS = ((TouchChannel.EMAIL, 45), (TouchChannel.CALL, 40), (TouchChannel.LINKEDIN, 15))
+CALL_OUTCOMES = ((CallOutcome.CONNECTED, 30), (CallOutcome.VOICEMAIL, 40), (CallOutcome.NO_ANSWER, 30))
+# What reps write, by (channel, call outcome); {first}, {company} and {topic} come from the lead.
+TOUCH_NOTES: dict[tuple[str, str], tuple[str, ...]] = {
+    (TouchChannel.CALL, CallOutcome.CONNECTED): (
+        "Connected with {first}. Evaluating routing tools this quarter; booked discovery with the AE.",
+        "Good call: {company} answers inbound in hours today and wants minutes. Demo set for Thursday.",
+        "Reached {first}. Early research after {topic}; sent a case study, follow up next week.",
+        "Spoke briefly, {first} was between meetings. Calling back tomorrow morning.",
+    ),
+    (TouchChannel.CALL, CallOutcome.VOICEMAIL): (
+        "Left a voicemail about {topic}; email follow-up on its way.",
+        "VM left, mentioned {topic}. Will try again this afternoon.",
+        "Voicemail. Trying the mobile number next.",
+    ),
+    (TouchChannel.CALL, CallOutcome.NO_ANSWER): (
+        "No answer and no voicemail box. Switching to email.",
+        "Rang twice, no pickup. Retry after lunch.",
+    ),
+    (TouchChannel.EMAIL, ""): (
+        "Short note about {topic} with two times for a call.",
+        "Emailed a recap of {topic} and the speed-to-lead benchmark.",
+        "Personal email re {topic}; asked who owns inbound at {company}.",
+    ),
+    (TouchChannel.LINKEDIN, ""): (
+        "Connection request with a note about {topic}.",
+        "InMail: asked whether {company} is still looking at lead routing.",
+    ),
+}
+_AE = next(user for user in DEMO_USERS if user.role == Role.AE)
+CLOSE_REASONS_CONNECTED = ((f"Qualified: discovery call booked with {_AE.first_name} {_AE.last_name} (AE)", 5),
+                           ("Not a fit yet: revisit next quarter", 2),
+                           ("Disqualified: too small for the product", 1))
+CLOSE_REASONS_UNREACHED = (("No reply after follow-ups: back to marketing nurture", 6),
+                           (f"Qualified over email: demo booked with {_AE.first_name} {_AE.last_name} (AE)", 2),
+                           ("Disqualified: no budget this year", 1))
+_TOPICS = {"demo_request": "the demo request", "pricing": "the pricing question", "trial_signup": "the trial",
+           "webinar": "the webinar", "newsletter": "the newsletter", "contact": "the contact form"}
+
+
+@dataclass(frozen=True)
+class TouchPlan:
+    after: timedelta  # after the first touch: zero for the first one
+    channel: str
+    outcome: str
+    note: str  # a TOUCH_NOTES template
+
+
+@dataclass(frozen=True)
+class WorkPlan:
+    """How one started clock is answered, drawn from the seed before it happens, so a seed replays one month."""
+
+    first_touch_after: timedelta | None  # from the clock's start; None: nobody ever answers
+    claim_ahead: timedelta  # an unowned lead is claimed this long before its first touch
+    claimant_pick: float  # which of the reps who may claim it does, in [0, 1)
+    touches: tuple[TouchPlan, ...] = ()
+    close_after: timedelta | None = None  # after the last touch; None: the lead stays open
+    close_reason: str = ""
+
+
+def work_plan(rng: random.Random, *, tier: str, owned: bool, hot: bool) -> WorkPlan:
+    """Delays, channels, notes and outcome for a clock in ``tier``; pure: everything comes from ``rng``."""
+    if tier not in SLA_TIERS:
+        # A hot lead is worked even without an SLA (as a researcher would be): left alone in its owner's
+        # hands it would hold one of their few open hot slots for the rest of the month.
+        tier = "researcher" if hot else "none"
+    delays = FIRST_TOUCH_DELAYS[tier]
+    # An owner who never answers piles up escalations in a row, and the desk sets them away (routing then
+    # skips them in the live demo too), or holds a hot slot; the handful nobody answers were never claimed.
+    may_lapse = not (owned and (hot or tier in SLA_TIERS))
+    roll = rng.random() * (1.0 if may_lapse else sum(share for share, _, _ in delays))
+    first: timedelta | None = None
+    for share, median, spread in delays:
+        if roll < share:
+            first = timedelta(seconds=max(rng.lognormvariate(math.log(median), spread), 25.0))
+            break
+        roll -= share
+    claim_ahead = timedelta(seconds=rng.uniform(10, 100))  # inside the team's 3-minute claim window
+    pick = rng.random()
+    if first is None:
+        return WorkPlan(None, claim_ahead, pick)
+    touches = [_touch_plan(rng, timedelta(0), FIRST_CHANNELS[tier])]
+    after = timedelta(0)
+    for _ in range(rng.choices((0, 1, 2, 3), weights=(30, 40, 22, 8))[0]):
+        after += timedelta(seconds=rng.lognormvariate(math.log(5 * 3600), 0.7))
+        touches.append(_touch_plan(rng, after, FOLLOW_UP_CHANNELS))
+    connected = any(touch.outcome == CallOutcome.CONNECTED for touch in touches)
+    reason = _weighted(rng, CLOSE_REASONS_CONNECTED if connected else CLOSE_REASONS_UNREACHED)
+    # A hot lead is always dispositioned within a day or two: routing offers hot leads only to reps under
+    # their capacity of open hot leads, and a month of never-closed leads would leave every rep full.
+    closes = hot or rng.random() < 0.6
+    close_after = timedelta(seconds=rng.lognormvariate(math.log(3 * 3600), 0.8)) if closes else None
+    return WorkPlan(first, claim_ahead, pick, tuple(touches), close_after, reason)
+
+
+def _touch_plan(rng: random.Random, after: timedelta, channels: tuple[tuple[str, int], ...]) -> TouchPlan:
+    channel = _weighted(rng, channels)
+    outcome = _weighted(rng, CALL_OUTCOMES) if channel == TouchChannel.CALL else ""
+    return TouchPlan(after, channel, outcome, rng.choice(TOUCH_NOTES[(channel, outcome)]))
+
+
+def _weighted(rng: random.Random, options: tuple[tuple[str, int], ...]) -> str:
+    return rng.choices([value for value, _ in options], weights=[weight for _, weight in options])[0]
+
+
+def touch_note(template: str, *, first_name: str, company: str, form_type: str, asset: str) -> str:
+    topic = _TOPICS.get(form_type, "their visit")
+    if form_type == "content_download":
+        topic = f"the {asset} download" if asset else "the download"
+    return template.format(first=first_name.strip() or "the lead", company=company.strip() or "their company",
+                           topic=topic)
+
+
+@dataclass
+class DeskCounts:
+    """What the replay did, for the command's report."""
+
+    clocks: int = 0
+    claimed: int = 0
+    first_touches: int = 0
+    follow_ups: int = 0
+    closed: int = 0
+    warned: int = 0
+    escalated: int = 0
+    released: int = 0
+    fresh: int = 0
+    fresh_hours: float = FRESH_HOURS
+    hand_raiser_response: list[float] = field(default_factory=list)
+
+    def summary(self) -> str:
+        median = ""
+        if self.hand_raiser_response:
+            typical = _duration(statistics.median(self.hand_raiser_response))
+            median = f"; hand-raisers first touched after a median {typical}"
+        return (f"Desk history: {self.clocks} SLA clocks started, {self.claimed} claims, {self.first_touches} first "
+                f"touches and {self.follow_ups} follow-ups, {self.warned} SLA warnings, {self.escalated} "
+                f"escalations, {self.closed} leads closed{median}. Left for the demo, routed just now: "
+                f"{self.fresh} new lead{'' if self.fresh == 1 else 's'} from the last {self.fresh_hours:g} h.")
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+Action = Callable[[datetime], None]
+
+
+class MonthReplay:
+    """The month played back in time order: intake, the desk's hand-on, reps' work and the SLA watch.
+
+    Everything goes through the real services with the moment it happened as
+    ``now``. Time order matters: scoring reads every stored activity, so a lead
+    scored at a past moment must not have its later activities stored yet; a
+    rep's capacity, round robin and the SLA watch depend on what every other
+    lead was doing at that moment.
+
+    - Each submission that lands on a lead is scored and routed as the live
+      hand-on would (``sdr_desk.receivers.lead_hand_on``), at its own time.
+    - Each clock that starts gets a ``WorkPlan`` drawn from the seed and the
+      lead's email: an unowned lead is claimed by one of the reps who may, the
+      owner touches it, follows up, and later closes it.
+    - Before anything happens at a moment, the SLA watch runs at every deadline
+      that came due since, so warnings and escalations land when they fell due.
+    - Leads arriving in the last ``fresh`` hours are handed on at the real now
+      and left unworked: what the demo starts with.
+    """
+
+    def __init__(self, *, seed: int, until: datetime, fresh_from: datetime, counts: DeskCounts) -> None:
+        self.seed = seed
+        self.until = until
+        self.fresh_from = fresh_from
+        self.counts = counts
+        self._queue: list[tuple[datetime, int, Action]] = []
+        self._order = itertools.count()  # ties at one moment keep the order they were planned in
+        self._swept_to: datetime | None = None
+        self._deadline: datetime | None = None  # the next one after _swept_to, while _deadline_known
+        self._deadline_known = False
+        self._clocks: dict[int, int] = {}  # lead -> clocks started so far; a plan for an older clock lapses
+        self._emails: dict[int, str] = {}
+        self._fresh: dict[int, tuple[bool, bool]] = {}  # lead -> (converted, created) in the fresh window
+
+    def run(self, stories: list[Story], *, send: Callable[[Step], Outcome]) -> None:
+        steps = sorted(((step.at, n, step) for n, step in enumerate(s for story in stories for s in story.steps)),
+                       key=lambda item: (item[0], item[1]))
+        for at, _, step in steps:
+            self._advance(at)
+            self._arrived(step, send(step))
+        self._advance(self.until)
+        # Deadlines that fell due while this ran are past too; a last sweep at the same moment catches any
+        # deadline set behind the watch. The live watch's first sweep then finds nothing overdue.
+        end = timezone.now()
+        self._sweep_to(end)
+        self._tally(sla_sweep(now=end))
+        self._response_times()
+        self._fresh_hand_on()
+
+    # --- the clock of the replay -----------------------------------------------------------------
+
+    def _schedule(self, at: datetime, action: Action) -> None:
+        if at < self.until:  # after the demo starts: it has not happened yet
+            heapq.heappush(self._queue, (at, next(self._order), action))
+
+    def _advance(self, moment: datetime) -> None:
+        while self._queue and self._queue[0][0] <= moment:
+            at, _, action = heapq.heappop(self._queue)
+            self._sweep_to(at)
+            action(at)
+        self._sweep_to(moment)
+
+    def _sweep_to(self, moment: datetime) -> None:
+        """Run the SLA watch at each deadline up to ``moment``, as the live watch would have."""
+        while True:
+            if not self._deadline_known:
+                self._deadline, self._deadline_known = _next_deadline(after=self._swept_to), True
+            if self._deadline is None or self._deadline > moment:
+                return
+            self._tally(sla_sweep(now=self._deadline))  # whatever it changed, the next lookup sees
+            self._swept_to, self._deadline_known = self._deadline, False
+
+    def _desk_changed(self) -> None:
+        """Deadlines may have moved: look them up again before the next sweep (not after every step)."""
+        self._deadline_known = False
+
+    def _tally(self, swept: dict[str, int]) -> None:
+        self.counts.warned += swept.get("warned", 0)
+        self.counts.escalated += swept.get("escalated", 0)
+        self.counts.released += swept.get("released", 0)
+
+    # --- intake and the hand-on ---------------------------------------------------------------------
+
+    def _arrived(self, step: Step, outcome: Outcome) -> None:
+        lead = outcome.lead
+        if lead is None:
+            return  # an anonymous visit: nothing for the desk until the visitor is known
+        self._emails.setdefault(lead.pk, lead.email)
+        kind = outcome.submission.kind
+        if step.at >= self.fresh_from:
+            converted, created = self._fresh.get(lead.pk, (False, False))
+            self._fresh[lead.pk] = (converted or kind == SubmissionKind.LEAD, created or outcome.created)
+            return
+        assignment = _hand_on(lead.pk, converted=kind == SubmissionKind.LEAD, created=outcome.created, now=step.at)
+        if assignment is not None:
+            self._desk_changed()
+            self._plan(assignment, at=step.at)
+
+    def _fresh_hand_on(self) -> None:
+        """The last hours as the live desk would leave them: scored and routed now, clocks running, unclaimed."""
+        for lead_id, (converted, created) in self._fresh.items():
+            _hand_on(lead_id, converted=converted, created=created, now=None)
+            self.counts.fresh += created
+
+    # --- the reps ------------------------------------------------------------------------------------
+
+    def _plan(self, assignment: LeadAssignment, *, at: datetime) -> None:
+        lead_id = assignment.lead_id
+        clock = self._clocks.get(lead_id, 0) + 1
+        self._clocks[lead_id] = clock
+        self.counts.clocks += 1
+        rng = random.Random(f"{self.seed}:{self._emails[lead_id]}:{clock}")
+        plan = work_plan(rng, tier=assignment.tier, owned=assignment.owner_id is not None, hot=assignment.is_hot)
+        if plan.first_touch_after is None:
+            return
+        started = max(assignment.sla_started_at or at, at)
+        touch_at = started + plan.first_touch_after
+        if touch_at >= self.until:
+            return  # not answered yet when the demo starts: no claim either, or it would lapse at the start
+        claim_at = max(started + timedelta(seconds=5), touch_at - plan.claim_ahead)
+        self._schedule(claim_at, partial(self._respond, lead_id, clock, plan, touch_at))
+
+    def _respond(self, lead_id: int, clock: int, plan: WorkPlan, touch_at: datetime, now: datetime) -> None:
+        if self._clocks[lead_id] != clock:
+            return  # the clock restarted since: the new one has its own plan
+        assignment = LeadAssignment.objects.select_related("team__manager", "owner", "lead").get(lead_id=lead_id)
+        if assignment.first_touch_at is not None:
+            return
+        rep = assignment.owner
+        if rep is None:
+            # Offered to a claim-mode team, waiting in the team queue, or escalated to the manager queue.
+            claimants = self._claimants(assignment, now=now)
+            if not claimants:
+                return
+            rep = claimants[int(plan.claimant_pick * len(claimants))]
+            try:
+                lead_claim(lead_id, user=rep, now=now)
+            except OwnershipError:
+                return
+            self._desk_changed()
+            self.counts.claimed += 1
+        lead = assignment.lead
+        for touch in plan.touches:
+            notes = touch_note(touch.note, first_name=lead.first_name, company=lead.company,
+                          form_type=lead.last_form_type, asset=lead.last_asset)
+            self._schedule(touch_at + touch.after, partial(self._touch, lead_id, clock, rep, touch, notes))
+        if plan.close_after is not None:
+            closed_at = touch_at + plan.touches[-1].after + plan.close_after
+            self._schedule(closed_at, partial(self._close, lead_id, clock, rep, plan.close_reason))
+
+    def _claimants(self, assignment: LeadAssignment, *, now: datetime) -> list[AbstractBaseUser]:
+        """Who takes an unowned lead: a rep of its team who may claim it, one with room first."""
+        team = assignment.team
+        if team is None:
+            return []
+        reps = list(Rep.objects.filter(team=team, role=RepRole.SDR).select_related("user").order_by("user__username"))
+        allowed = [rep for rep in reps if may_claim(rep.user, assignment)]
+        # A rep at capacity leaves it to a teammate with room, as routing would; otherwise reps fill up
+        # at random and routing finds nobody eligible for the rest of the month (and in the live demo).
+        with_room, _ = eligibility(allowed, now=now)
+        claimants = [rep.user for rep in with_room or allowed]
+        if not claimants and team.manager is not None and may_claim(team.manager, assignment):
+            claimants = [team.manager]  # an owned-mode lead its reps may not take: the manager picks it up
+        return claimants
+
+    def _touch(self, lead_id: int, clock: int, rep: AbstractBaseUser, touch: TouchPlan, notes: str,
+               now: datetime) -> None:
+        if self._clocks[lead_id] != clock:
+            return  # the clock restarted since; a plan closes its lead only after its last touch
+        try:
+            touch_log(lead_id, rep=rep, channel=touch.channel, outcome=touch.outcome, notes=notes, now=now)
+        except OwnershipError:
+            return  # escalated or released before the rep got to it: no longer theirs to touch
+        self._desk_changed()
+        if touch.after:
+            self.counts.follow_ups += 1
+        else:
+            self.counts.first_touches += 1
+
+    def _close(self, lead_id: int, clock: int, rep: AbstractBaseUser, reason: str, now: datetime) -> None:
+        if self._clocks[lead_id] != clock:
+            return
+        with transaction.atomic():
+            assignment = assignment_locked(lead_id)
+            if assignment.owner_id != rep.pk or assignment.state != LeadState.WORKING:
+                return
+            # There is no close service yet; lead_owner_change is the one way a lead's place on the desk changes.
+            lead_owner_change(assignment, owner=rep, team=assignment.team, state=LeadState.CLOSED, kind="closed",
+                              reason=reason, actor=rep, now=now)
+        self._desk_changed()
+        self.counts.closed += 1
+
+    def _response_times(self) -> None:
+        self.counts.hand_raiser_response = list(
+            LeadAssignment.objects.filter(lead_id__in=list(self._emails), tier="hand_raiser",
+                                          response_seconds__isnull=False)
+            .values_list("response_seconds", flat=True))
+
+
+def _hand_on(lead_id: int, *, converted: bool, created: bool, now: datetime | None) -> LeadAssignment | None:
+    """What the live receiver does (``sdr_desk.receivers.lead_hand_on_now``), on the given clock.
+
+    A copy, because the receiver always reads the real clock; keep the two in step (or give the receiver
+    a ``now``). Failures are not queued for retry here: a seed should stop loudly. Returns the assignment
+    when a clock started, the last one when the lead was routed twice.
+    """
+    lead_rescore(lead_id, trigger="submission" if converted else "activity", restart_clock=not created, now=now)
+    assignment = lead_hand_on_route(lead_id, now=now)
+    if created and assignment is not None and assignment.team and assignment.team.hot_criteria_id:
+        # A new lead was scored by the default criteria; its team has its own: judge it by those.
+        lead_rescore(lead_id, trigger="team criteria", criteria_id=assignment.team.hot_criteria_id, now=now)
+        assignment = lead_hand_on_route(lead_id, now=now) or assignment
+    return assignment
+
+
+def _next_deadline(*, after: datetime | None) -> datetime | None:
+    """The first moment after ``after`` at which ``sla_sweep`` has something to do (its own three conditions)."""
+    def later(name: str) -> Q:
+        return Q(**{f"{name}__gt": after}) if after is not None else Q()
+
+    waiting = Q(state__in=[LeadState.OFFERED, LeadState.ASSIGNED, LeadState.QUEUED])
+    row = LeadAssignment.objects.filter(first_touch_at__isnull=True).aggregate(
+        due=Min("sla_due_at", filter=waiting & later("sla_due_at")),
+        warn=Min("sla_warn_at", filter=waiting & Q(sla_warned=False) & later("sla_warn_at")),
+        release=Min("claim_expires_at", filter=Q(state=LeadState.ASSIGNED) & later("claim_expires_at")),
+    )
+    return min((moment for moment in row.values() if moment is not None), default=None)
