@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
@@ -12,9 +13,12 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from inbound.api_parsers import PayloadTooLarge
 
+logger = logging.getLogger(__name__)
+
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, (OperationalError, InterfaceError)):
+        logger.error("database unavailable: %s", exc)
         return database_unavailable_response()
     if isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()

@@ -8,6 +8,7 @@ routed at once never take the same slot.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -157,11 +158,20 @@ def eligibility(reps: Iterable[Rep], *, now: datetime) -> tuple[list[Rep], list[
                                                state__in=OPEN_OWNED_STATES)
                  .values_list("owner_id").annotate(n=Count("pk")))
     eligible, not_eligible = [], []
+    # Reps of a team mostly share hours: decide "open now" once per distinct calendar.
+    open_now: dict[tuple[str, str], bool] = {}
+
+    def in_hours(rep: Rep) -> bool:
+        key = (rep.time_zone, json.dumps(rep.working_hours, sort_keys=True))
+        if key not in open_now:
+            open_now[key] = is_open(rep_calendar(rep), now)
+        return open_now[key]
+
     for rep in reps:
         load = loads.get(rep.user_id, 0)
         if rep.status != RepStatus.AVAILABLE:
             not_eligible.append({"rep": rep.user.get_username(), "why": rep.get_status_display().lower()})
-        elif not is_open(rep_calendar(rep), now):
+        elif not in_hours(rep):
             not_eligible.append({"rep": rep.user.get_username(), "why": "outside working hours"})
         elif load >= rep.capacity:
             not_eligible.append({"rep": rep.user.get_username(), "why": f"at capacity ({load}/{rep.capacity})"})
