@@ -87,7 +87,7 @@ def lead_owner_change(
         "assigned": f"Assigned to {who} ({where})",
         "claimed": f"Claimed by {who}",
         "offered": f"Offered to {where}",
-        "queued": f"In the {where} queue: nobody eligible",
+        "queued": f"In the {where} queue",
         "released": f"Returned to the {where} board",
         "reassigned": f"Reassigned to {who or where}",
         "escalated": f"Escalated to {who}" if who else f"Escalated to the {where} manager queue",
