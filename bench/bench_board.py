@@ -2,7 +2,7 @@
 
     /work/venv/bin/python bench/bench_board.py [--clients 1,50,200] [--posts 30] [--warmup 3]
                                                [--probes 30] [--timeout 10] [--debug 1]
-                                               [--what-if dispatch,eligibility] [--nice -10] [--keep]
+                                               [--what-if gc] [--nice -10] [--keep]
 
 Creates a throwaway PostgreSQL database (``sdr_bench_board`` on 127.0.0.1:5432
 unless BENCH_ADMIN_DATABASE_URL names another server), migrates it
@@ -141,53 +141,19 @@ def bench_env(database_url: str, *, debug: bool = True, what_if: list[str] | Non
 # --- what-ifs: the servers run patched, to price a change before anyone makes it ----------------
 
 WHAT_IFS = {
-    "dispatch": "BoardConsumer handles board.lead without channels' per-message close_old_connections "
-                "(AsyncConsumer.dispatch runs it through sync_to_async for every message to every board; "
-                "board_lead reads no database)",
-    "eligibility": "routing evaluates each distinct working-hours calendar once per lead instead of building "
-                   "and asking a Calendar for every rep of the team",
+    "gc": "the servers freeze the objects of start-up out of the garbage collector (gc.freeze) and collect "
+          "the young generation less often, so a full collection does not stall a push",
 }
 
 
 def what_if_apply(names: list[str]) -> None:
     """Monkeypatch the project in this (server) process; never how the desk runs."""
-    if "dispatch" in names:
-        from sdr_desk.consumers import BoardConsumer
+    if "gc" in names:
+        import gc
 
-        base = BoardConsumer.dispatch
-
-        async def dispatch(self: Any, message: dict[str, Any]) -> None:
-            if message.get("type") == "board.lead":
-                await self.board_lead(message)
-                return
-            await base(self, message)
-
-        BoardConsumer.dispatch = dispatch
-    if "eligibility" in names:
-        from sdr_desk import routing
-        from sdr_desk.business_hours import Calendar, is_open
-
-        calendars: dict[tuple[str, str], Calendar] = {}  # one Calendar per distinct (zone, hours), kept alive
-        answers: dict[tuple[int, Any], bool] = {}
-
-        def rep_calendar(rep: Any) -> Calendar:
-            key = (rep.time_zone, json.dumps(rep.working_hours, sort_keys=True))
-            if key not in calendars:
-                calendars[key] = Calendar.from_config(time_zone=rep.time_zone, hours=rep.working_hours)
-            return calendars[key]
-
-        def open_at(calendar: Calendar, moment: Any) -> bool:
-            if not any(calendar is known for known in calendars.values()):
-                return is_open(calendar, moment)  # a team's calendar: not ours to memoise
-            key = (id(calendar), moment)
-            if key not in answers:
-                if len(answers) > 4096:
-                    answers.clear()
-                answers[key] = is_open(calendar, moment)
-            return answers[key]
-
-        routing.rep_calendar = rep_calendar
-        routing.is_open = open_at
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(50_000, 20, 100)
 
 
 def __getattr__(name: str) -> Any:

@@ -10,20 +10,22 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery, TextField
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from inbound.models import Lead
 from scoring.models import REGIONS
-from sdr_desk.business_hours import is_open
+from sdr_desk.business_hours import Calendar, is_open
 from sdr_desk.models import (
     AccountOwner,
     AfterHours,
@@ -36,7 +38,7 @@ from sdr_desk.models import (
     Visibility,
 )
 from sdr_desk.ownership import assignment_locked, lead_owner_change
-from sdr_desk.sla import clock_start, rep_calendar, team_calendar
+from sdr_desk.sla import clock_start, team_calendar
 
 OPEN_OWNED_STATES = [LeadState.ASSIGNED, LeadState.WORKING]
 
@@ -149,38 +151,99 @@ class Decision:
     rep: AbstractBaseUser | None
     state: str
     trace: dict[str, Any] = field(default_factory=dict)
+    calendar: Calendar | None = None  # the team's business hours, when routing already read them
 
 
-def eligibility(reps: Iterable[Rep], *, now: datetime) -> tuple[list[Rep], list[dict[str, str]]]:
-    """(eligible reps, [{rep, why not}]): in working hours, available, under capacity."""
-    reps = list(reps)
-    loads = dict(LeadAssignment.objects.filter(owner_id__in=[r.user_id for r in reps], is_hot=True,
-                                               state__in=OPEN_OWNED_STATES)
-                 .values_list("owner_id").annotate(n=Count("pk")))
+@dataclass(frozen=True)
+class Candidate:
+    """A rep as routing weighs them, read as plain values: a claim team may have hundreds."""
+
+    pk: int
+    user_id: int
+    username: str
+    status: str
+    time_zone: str
+    hours_json: str  # the working hours as stored: reps that share a calendar share this text
+    capacity: int
+    weight: int
+    routed_count: int
+    last_routed_at: datetime | None
+    load: int  # open hot leads held now
+
+    @classmethod
+    def of(cls, rep: Rep, *, load: int) -> Candidate:
+        return cls(pk=rep.pk, user_id=rep.user_id, username=rep.user.get_username(), status=rep.status,
+                   time_zone=rep.time_zone, hours_json=json.dumps(rep.working_hours, sort_keys=True),
+                   capacity=rep.capacity,
+                   weight=rep.weight, routed_count=rep.routed_count, last_routed_at=rep.last_routed_at, load=load)
+
+
+def _open_hot_loads(user_ids: list[int]) -> dict[int, int]:
+    return dict(LeadAssignment.objects.filter(owner_id__in=user_ids, is_hot=True, state__in=OPEN_OWNED_STATES)
+                .values_list("owner_id").annotate(n=Count("pk")))
+
+
+def team_candidates(team: Team) -> list[Candidate]:
+    """Every rep of the team with their load, in one query and without building a model per rep.
+
+    The hours come as text, so a team of hundreds sharing a calendar costs one JSON parse, not hundreds.
+    """
+    load = (LeadAssignment.objects.filter(owner_id=OuterRef("user_id"), is_hot=True, state__in=OPEN_OWNED_STATES)
+            .order_by().values("owner_id").annotate(n=Count("pk")).values("n"))
+    fields = ("pk", "user_id", "user__username", "status", "time_zone", "hours_json", "capacity", "weight",
+              "routed_count", "last_routed_at", "load")
+    rows = (Rep.objects.filter(team=team)
+            .annotate(load=Coalesce(Subquery(load), 0), hours_json=Cast("working_hours", TextField()))
+            .order_by("user__username").values_list(*fields))
+    return [Candidate(pk, user_id, username, status, zone, hours, capacity, weight, routed, last, n)
+            for pk, user_id, username, status, zone, hours, capacity, weight, routed, last, n in rows]
+
+
+def judge(candidates: Iterable[Candidate], *, now: datetime) -> tuple[list[Candidate], list[dict[str, str]]]:
+    """(eligible, [{rep, why not}]): available, in working hours, under capacity."""
     eligible, not_eligible = [], []
     # Reps of a team mostly share hours: decide "open now" once per distinct calendar.
     open_now: dict[tuple[str, str], bool] = {}
 
-    def in_hours(rep: Rep) -> bool:
-        key = (rep.time_zone, json.dumps(rep.working_hours, sort_keys=True))
+    def in_hours(c: Candidate) -> bool:
+        key = (c.time_zone, c.hours_json)
         if key not in open_now:
-            open_now[key] = is_open(rep_calendar(rep), now)
+            hours = json.loads(c.hours_json)
+            open_now[key] = is_open(Calendar.from_config(time_zone=c.time_zone, hours=hours), now)
         return open_now[key]
 
-    for rep in reps:
-        load = loads.get(rep.user_id, 0)
-        if rep.status != RepStatus.AVAILABLE:
-            not_eligible.append({"rep": rep.user.get_username(), "why": rep.get_status_display().lower()})
-        elif not in_hours(rep):
-            not_eligible.append({"rep": rep.user.get_username(), "why": "outside working hours"})
-        elif load >= rep.capacity:
-            not_eligible.append({"rep": rep.user.get_username(), "why": f"at capacity ({load}/{rep.capacity})"})
+    for c in candidates:
+        if c.status != RepStatus.AVAILABLE:
+            not_eligible.append({"rep": c.username, "why": RepStatus(c.status).label.lower()})
+        elif not in_hours(c):
+            not_eligible.append({"rep": c.username, "why": "outside working hours"})
+        elif c.load >= c.capacity:
+            not_eligible.append({"rep": c.username, "why": f"at capacity ({c.load}/{c.capacity})"})
         else:
-            eligible.append(rep)
+            eligible.append(c)
     return eligible, not_eligible
 
 
-def weighted_pick(reps: list[Rep]) -> Rep | None:
+def eligibility(reps: Iterable[Rep], *, now: datetime) -> tuple[list[Rep], list[dict[str, str]]]:
+    """(eligible reps, [{rep, why not}]) for reps already loaded (an account owner, a named rep)."""
+    reps = list(reps)
+    loads = _open_hot_loads([r.user_id for r in reps])
+    by_pk = {rep.pk: rep for rep in reps}
+    eligible, not_eligible = judge([Candidate.of(rep, load=loads.get(rep.user_id, 0)) for rep in reps], now=now)
+    return [by_pk[c.pk] for c in eligible], not_eligible
+
+
+class RoundRobinSlot(Protocol):
+    pk: int
+    weight: int
+    routed_count: int
+    last_routed_at: datetime | None
+
+
+Slot = TypeVar("Slot", bound=RoundRobinSlot)
+
+
+def weighted_pick(reps: Sequence[Slot]) -> Slot | None:
     """The rep furthest behind their share: fewest leads per unit of weight, then the longest wait."""
     if not reps:
         return None
@@ -229,26 +292,28 @@ def route_decide(lead: Lead, *, now: datetime | None = None, rules: list[Compile
         trace["result"] = "no team: no rule matched and there is no default team"
         return Decision(team=None, rep=None, state=LeadState.QUEUED, trace=trace)
 
-    if not is_open(team_calendar(team), now) and team.after_hours == AfterHours.FOLLOW_THE_SUN \
+    calendar = team_calendar(team)
+    if not is_open(calendar, now) and team.after_hours == AfterHours.FOLLOW_THE_SUN \
             and team.follow_the_sun_team_id:
         trace["after_hours"] = f"{team.name} is closed; follows the sun to {team.follow_the_sun_team.name}"
         team = team.follow_the_sun_team
+        calendar = team_calendar(team)
 
-    reps = Rep.objects.filter(team=team).select_related("user")
-    eligible, not_eligible = eligibility(reps, now=now)
+    eligible, not_eligible = judge(team_candidates(team), now=now)
     trace["team"] = team.name
-    trace["eligible"] = [r.user.get_username() for r in eligible]
+    trace["eligible"] = [c.username for c in eligible]
     trace["not_eligible"] = not_eligible
     if not eligible:
         trace["result"] = "nobody eligible: the team queue"
-        return Decision(team=team, rep=None, state=LeadState.QUEUED, trace=trace)
+        return Decision(team=team, rep=None, state=LeadState.QUEUED, trace=trace, calendar=calendar)
     if team.visibility == Visibility.CLAIM and facts.is_hot:
         trace["result"] = "claim mode: offered to every eligible rep"
-        return Decision(team=team, rep=None, state=LeadState.OFFERED, trace=trace)
+        return Decision(team=team, rep=None, state=LeadState.OFFERED, trace=trace, calendar=calendar)
     pick = weighted_pick(eligible)
     assert pick is not None
-    trace["result"] = f"round robin: {pick.user.get_username()} (had {pick.routed_count}, weight {pick.weight})"
-    return Decision(team=team, rep=pick.user, state=LeadState.ASSIGNED, trace=trace)
+    trace["result"] = f"round robin: {pick.username} (had {pick.routed_count}, weight {pick.weight})"
+    return Decision(team=team, rep=get_user_model().objects.get(pk=pick.user_id), state=LeadState.ASSIGNED,
+                    trace=trace, calendar=calendar)
 
 
 def _round_robin_commit(decision: Decision, *, now: datetime) -> Decision:
@@ -270,7 +335,7 @@ def _round_robin_commit(decision: Decision, *, now: datetime) -> Decision:
     return decision
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # nothing catches a failure half-way: no savepoint to pay for
 def lead_route(lead_id: int, *, now: datetime | None = None, reason: str = "new lead") -> LeadAssignment:
     """Route the lead now and start its clock; the one path from 'arrived' to 'someone has it'."""
     now = now or timezone.now()
@@ -284,7 +349,7 @@ def lead_route(lead_id: int, *, now: datetime | None = None, reason: str = "new 
     assignment.routed_at = now
     # The clock starts when the lead turned hot, or now for a lead that is not hot.
     started = score.hot_since if score and score.is_hot and score.hot_since else now
-    clock_start(assignment, team=decision.team, tier=assignment.tier, now=started)
+    clock_start(assignment, team=decision.team, tier=assignment.tier, now=started, calendar=decision.calendar)
     kind = {LeadState.ASSIGNED: "assigned", LeadState.OFFERED: "offered"}.get(decision.state, "queued")
     lead_owner_change(assignment, owner=decision.rep, team=decision.team, state=decision.state, kind=kind,
                       reason=decision.trace.get("result") or decision.trace.get("account_owner") or reason, now=now)
