@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from sdr_desk.models import AccountOwner, LeadAssignment, Rep, RoutingRule, Team, TeamHoliday, Touch
+from sdr_desk.models import (
+    AccountOwner,
+    BoardPreference,
+    LeadAssignment,
+    Rep,
+    RoutingRule,
+    Team,
+    TeamHoliday,
+    Touch,
+)
 
 
 class TeamHolidayInline(admin.TabularInline):
@@ -37,7 +46,8 @@ class RoutingRuleAdmin(admin.ModelAdmin):
 
 @admin.register(LeadAssignment)
 class LeadAssignmentAdmin(admin.ModelAdmin):
-    list_display = ["lead", "team", "owner", "state", "sla_due_at", "first_touch_at", "escalation_level"]
+    list_display = ["lead", "team", "owner", "state", "sla_due_at", "first_touch_at", "next_step_at",
+                    "escalation_level"]
     list_filter = ["state", "team"]
     raw_id_fields = ["lead", "owner"]
     list_select_related = ["lead", "team", "owner"]
@@ -57,3 +67,9 @@ class TouchAdmin(admin.ModelAdmin):
 class AccountOwnerAdmin(admin.ModelAdmin):
     list_display = ["account", "owner", "since"]
     raw_id_fields = ["account", "owner"]
+
+
+@admin.register(BoardPreference)
+class BoardPreferenceAdmin(admin.ModelAdmin):
+    list_display = ["user", "sound", "updated_at"]
+    raw_id_fields = ["user"]

@@ -40,12 +40,14 @@ class DeskLeadSerializer(IntakeLeadSerializer):
     response_seconds = serializers.FloatField(source="assignment.response_seconds", read_only=True, allow_null=True)
     response_business_seconds = serializers.FloatField(source="assignment.response_business_seconds",
                                                        read_only=True, allow_null=True)
+    next_step_at = serializers.DateTimeField(source="assignment.next_step_at", read_only=True, allow_null=True)
+    next_step = serializers.CharField(source="assignment.next_step", read_only=True, allow_null=True)
 
     class Meta(IntakeLeadSerializer.Meta):
         fields = IntakeLeadSerializer.Meta.fields + [
             "score", "fit_score", "intent_score", "grade", "tier", "is_hot", "hot_since", "score_reasons",
             "rule_set_version", "owner", "team", "desk_state", "routing_trace", "sla_due_at", "first_touch_at",
-            "response_seconds", "response_business_seconds",
+            "response_seconds", "response_business_seconds", "next_step_at", "next_step",
         ]
         read_only_fields = fields
 
@@ -91,7 +93,18 @@ from rest_framework.views import APIView  # noqa: E402
 
 from sdr_desk.models import CallOutcome, TouchChannel  # noqa: E402
 from sdr_desk.ownership import OwnershipError, lead_claim  # noqa: E402
-from sdr_desk.touches import TouchInvalid, touch_log  # noqa: E402
+from sdr_desk.touches import TouchInvalid, lead_next_step_set, touch_log  # noqa: E402
+
+
+class StrictFields:
+    """An unknown field is an error, not something silently dropped."""
+
+    def to_internal_value(self, data: object) -> dict:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))  # type: ignore[attr-defined]
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)  # type: ignore[misc]
 
 
 class ClaimOutSerializer(serializers.Serializer):
@@ -100,18 +113,25 @@ class ClaimOutSerializer(serializers.Serializer):
     state = serializers.CharField()
 
 
-class TouchInSerializer(serializers.Serializer):
+class TouchInSerializer(StrictFields, serializers.Serializer):
     channel = serializers.ChoiceField(choices=TouchChannel.choices)
     outcome = serializers.ChoiceField(choices=CallOutcome.choices, required=False, allow_blank=True,
                                       help_text="required for calls; not allowed otherwise")
     notes = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    next_step_at = serializers.DateTimeField(required=False, allow_null=True,
+                                             help_text="plan the next touch: ISO 8601 with a time zone")
+    next_step = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
-    def to_internal_value(self, data: object) -> dict:
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-        return super().to_internal_value(data)
+
+class NextStepInSerializer(StrictFields, serializers.Serializer):
+    at = serializers.DateTimeField(allow_null=True, help_text="ISO 8601 with a time zone; null clears the step")
+    note = serializers.CharField(required=False, allow_blank=True, max_length=200)
+
+
+class NextStepOutSerializer(serializers.Serializer):
+    lead = serializers.IntegerField(source="lead_id")
+    next_step_at = serializers.DateTimeField(allow_null=True)
+    next_step = serializers.CharField()
 
 
 class TouchOutSerializer(serializers.Serializer):
@@ -162,3 +182,19 @@ class LeadTouchApi(RepOnly, APIView):
         except OwnershipError as error:
             return _ownership_error(error)
         return Response(TouchOutSerializer(touch).data, status=status.HTTP_201_CREATED)
+
+
+class LeadNextStepApi(RepOnly, APIView):
+    @extend_schema(operation_id="leads_next_step", request=NextStepInSerializer,
+                   responses={200: NextStepOutSerializer, 400: ERROR, 403: ERROR, 404: ERROR})
+    def post(self, request: Request, pk: int) -> Response:
+        """Plan the owner's next step on the lead (it is due on their board then), or clear it."""
+        get_object_or_404(Lead, pk=pk)
+        data = NextStepInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            assignment = lead_next_step_set(pk, rep=request.user, at=data.validated_data["at"],
+                                            note=data.validated_data.get("note", ""))
+        except OwnershipError as error:
+            return _ownership_error(error)
+        return Response(NextStepOutSerializer(assignment).data)

@@ -12,7 +12,9 @@ for everything since the last event it saw.
 from __future__ import annotations
 
 import logging
+import zoneinfo
 from dataclasses import asdict, dataclass
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -21,13 +23,14 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from sdr_desk.models import BoardEvent, LeadAssignment, LeadState, Rep, Team, Visibility
 
 logger = logging.getLogger(__name__)
 
-HOT, MINE, QUEUE = "hot", "mine", "queue"
-SECTIONS = (HOT, MINE, QUEUE)
+HOT, DUE, MINE, QUEUE = "hot", "due", "mine", "queue"
+SECTIONS = (HOT, DUE, MINE, QUEUE)
 OWNED_OPEN = (LeadState.ASSIGNED, LeadState.WORKING)
 QUEUE_STATES = (LeadState.OFFERED, LeadState.QUEUED, LeadState.ESCALATED, LeadState.ASSIGNED)
 CATCH_UP_LIMIT = 1000
@@ -38,11 +41,21 @@ class Viewer:
     user_id: int
     claim_team_ids: frozenset[int]
     managed_team_ids: frozenset[int]
+    time_zone: str = "UTC"  # "due today" ends at midnight where the rep works
 
     @property
     def groups(self) -> list[str]:
         teams = self.claim_team_ids | self.managed_team_ids
         return [user_group(self.user_id)] + [team_group(t) for t in sorted(teams)]
+
+    def today_ends(self, now: datetime | None = None) -> datetime:
+        """The end of the viewer's today: a next step due before it is due today (or overdue)."""
+        try:
+            zone = zoneinfo.ZoneInfo(self.time_zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            zone = zoneinfo.ZoneInfo("UTC")
+        local = (now or timezone.now()).astimezone(zone)
+        return datetime.combine(local.date() + timedelta(days=1), time.min, tzinfo=zone)
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,7 @@ class CardFacts:
     state: str
     is_hot: bool
     touched: bool
+    next_step_at: str | None = None  # ISO 8601, so the facts travel as JSON
 
 
 def user_group(user_id: int) -> str:
@@ -67,18 +81,36 @@ def viewer_for(user: AbstractBaseUser) -> Viewer:
     rep = Rep.objects.filter(user=user).select_related("team").first()
     claim = frozenset({rep.team_id}) if rep and rep.team and rep.team.visibility == Visibility.CLAIM else frozenset()
     managed = frozenset(Team.objects.filter(manager=user).values_list("pk", flat=True))
-    return Viewer(user_id=user.pk, claim_team_ids=claim, managed_team_ids=managed)
+    return Viewer(user_id=user.pk, claim_team_ids=claim, managed_team_ids=managed,
+                  time_zone=rep.time_zone if rep else "UTC")
+
+
+def rep_viewer_for(manager: AbstractBaseUser, rep_user_id: int) -> Viewer | None:
+    """A rep's own board as their manager may watch it, or None when it is not theirs to watch.
+
+    The watched board shows what the rep sees, nothing of the manager's own queue.
+    """
+    rep = Rep.objects.filter(user_id=rep_user_id, team__manager=manager).select_related("team").first()
+    if rep is None:
+        return None
+    claim = frozenset({rep.team_id}) if rep.team.visibility == Visibility.CLAIM else frozenset()
+    return Viewer(user_id=rep.user_id, claim_team_ids=claim, managed_team_ids=frozenset(), time_zone=rep.time_zone)
 
 
 def facts_of(assignment: LeadAssignment) -> CardFacts:
     return CardFacts(lead_id=assignment.lead_id, team_id=assignment.team_id, owner_id=assignment.owner_id,
-                     state=assignment.state, is_hot=assignment.is_hot, touched=assignment.first_touch_at is not None)
+                     state=assignment.state, is_hot=assignment.is_hot, touched=assignment.first_touch_at is not None,
+                     next_step_at=assignment.next_step_at.isoformat() if assignment.next_step_at else None)
 
 
-def section_for(viewer: Viewer, facts: CardFacts) -> str | None:
+def section_for(viewer: Viewer, facts: CardFacts, *, now: datetime | None = None) -> str | None:
     """Where this user's board shows the lead, or None when they may not see it."""
     if facts.owner_id == viewer.user_id and facts.state in OWNED_OPEN:
-        return HOT if facts.is_hot and not facts.touched else MINE
+        if facts.is_hot and not facts.touched:
+            return HOT
+        if facts.next_step_at and datetime.fromisoformat(facts.next_step_at) < viewer.today_ends(now):
+            return DUE
+        return MINE
     if (facts.state == LeadState.OFFERED and facts.owner_id is None and facts.is_hot
             and facts.team_id in viewer.claim_team_ids):
         return HOT
@@ -102,21 +134,30 @@ def _cards(assignments: QuerySet[LeadAssignment]) -> QuerySet[LeadAssignment]:
         F("sla_due_at").asc(nulls_last=True), "-lead__created_at")
 
 
-def board_sections(viewer: Viewer, *, limit: int = 200) -> dict[str, list[tuple[LeadAssignment, str]]]:
-    """The board's first render: each section's cards, ordered by SLA time left (one query)."""
+def board_sections(viewer: Viewer, *, limit: int = 200, csrf_token: str = "",
+                   watching: bool = False) -> dict[str, list[tuple[LeadAssignment, str]]]:
+    """The board's first render: each section's cards, ordered by SLA time left (one query).
+
+    "Due today" is ordered by when each next step is due. Rendered for one user, the cards carry
+    their CSRF token, so Claim works without JavaScript; ``watching`` (a manager looking at a
+    rep's board) renders every card as an onlooker sees it.
+    """
     sections: dict[str, list[tuple[LeadAssignment, str]]] = {name: [] for name in SECTIONS}
+    now = timezone.now()
     for assignment in _cards(LeadAssignment.objects.filter(_visible_query(viewer)))[:limit]:
-        section = section_for(viewer, facts_of(assignment))
+        section = section_for(viewer, facts_of(assignment), now=now)
         if section:
-            sections[section].append((assignment, card_render(assignment, for_owner=assignment.owner_id ==
-                                                                   viewer.user_id)))
+            mine = assignment.owner_id == viewer.user_id and not watching
+            sections[section].append((assignment, card_render(assignment, for_owner=mine, csrf_token=csrf_token)))
+    sections[DUE].sort(key=lambda pair: pair[0].next_step_at or now)
     return sections
 
 
-def card_render(assignment: LeadAssignment, *, for_owner: bool) -> str:
+def card_render(assignment: LeadAssignment, *, for_owner: bool, csrf_token: str = "") -> str:
     lead = assignment.lead
     return render_to_string("sdr_desk/_card.html", {
         "a": assignment, "lead": lead, "score": getattr(lead, "score", None), "for_owner": for_owner,
+        "csrf_token": csrf_token,
     })
 
 
@@ -176,7 +217,7 @@ def board_push(seq: int, lead_id: int, groups: list[str], *, notify: bool = Fals
 # --- catching up ---------------------------------------------------------------------------
 
 
-def board_since(viewer: Viewer, seq: int) -> list[dict[str, Any]]:
+def board_since(viewer: Viewer, seq: int, *, watching: bool = False) -> list[dict[str, Any]]:
     """What a reconnecting board missed: a card or a removal per lead changed since ``seq``."""
     events = list(BoardEvent.objects.filter(id__gt=seq).order_by("id").values_list("id", "lead_id")
                   [:CATCH_UP_LIMIT + 1])
@@ -190,7 +231,7 @@ def board_since(viewer: Viewer, seq: int) -> list[dict[str, Any]]:
         section = section_for(viewer, facts_of(assignment))
         seq_of = last_seq[assignment.lead_id]
         if section:
-            mine = assignment.owner_id == viewer.user_id
+            mine = assignment.owner_id == viewer.user_id and not watching
             messages.append({"type": "card", "lead": assignment.lead_id, "seq": seq_of, "section": section,
                              "html": card_render(assignment, for_owner=mine), "notify": False})
         else:

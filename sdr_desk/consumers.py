@@ -1,17 +1,31 @@
-"""The board's websocket: signed-in staff only, each receiving only the cards they may see."""
+"""The board's websocket: signed-in staff only, each receiving only the cards they may see.
+
+``/ws/board/`` is the user's own board; ``/ws/board/?rep=<user id>`` is a rep's board as
+their team's manager watches it (refused to anyone else).
+"""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from sdr_desk.board import CardFacts, Viewer, board_since, latest_seq, section_for, viewer_for
+from sdr_desk.board import CardFacts, Viewer, board_since, latest_seq, rep_viewer_for, section_for, viewer_for
+
+
+def _watched_rep(query_string: bytes) -> int | None | bool:
+    """The rep id asked for, None for one's own board, False for a malformed ask."""
+    values = parse_qs(query_string.decode("latin-1")).get("rep")
+    if not values:
+        return None
+    return int(values[0]) if values[0].isdigit() else False
 
 
 class BoardConsumer(AsyncJsonWebsocketConsumer):
     viewer: Viewer | None = None
+    watching = False  # a manager watching a rep's board sees every card as an onlooker
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -27,7 +41,18 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
         if not allowed:
             await self.close(code=4403)
             return
-        self.viewer = await database_sync_to_async(viewer_for)(user)
+        watched = _watched_rep(self.scope.get("query_string", b""))
+        if watched is False:
+            await self.close(code=4400)
+            return
+        if watched is None or watched == user.pk:
+            self.viewer = await database_sync_to_async(viewer_for)(user)
+        else:
+            self.viewer = await database_sync_to_async(rep_viewer_for)(user, watched)
+            if self.viewer is None:
+                await self.close(code=4403)
+                return
+            self.watching = True
         for group in self.viewer.groups:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
@@ -56,7 +81,7 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "error", "detail": "seq must be a whole number, 0 or more."})
             return
         assert self.viewer is not None
-        for message in await database_sync_to_async(board_since)(self.viewer, seq):
+        for message in await database_sync_to_async(board_since)(self.viewer, seq, watching=self.watching):
             await self.send_json(message)
 
     async def board_lead(self, event: dict[str, Any]) -> None:
@@ -71,9 +96,9 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "remove", "lead": facts.lead_id, "seq": event["seq"],
                                   "reason": event["reason"]})
             return
-        mine = facts.owner_id == self.viewer.user_id
+        mine = facts.owner_id == self.viewer.user_id and not self.watching
         await self.send_json({
             "type": "card", "lead": facts.lead_id, "seq": event["seq"], "section": section,
             "html": event["html_owner"] if mine and event["html_owner"] else event["html"],
-            "notify": bool(event["notify"] and section == "hot"),
+            "notify": bool(event["notify"] and section == "hot" and not self.watching),
         })

@@ -257,6 +257,9 @@ class LeadAssignment(models.Model):
     response_seconds = models.FloatField(null=True, blank=True)
     response_business_seconds = models.FloatField(null=True, blank=True)
     escalation_level = models.PositiveSmallIntegerField(default=0)
+    # The owner's next step on the lead (call back Tuesday at 10): the board's "Due today".
+    next_step_at = models.DateTimeField(null=True, blank=True)
+    next_step = models.CharField(max_length=200, blank=True)
     # Bumped on every change: the board asks "what changed since version N".
     version = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -272,6 +275,8 @@ class LeadAssignment(models.Model):
             models.Index(fields=["updated_at"], name="assignment_updated_idx"),
             models.Index(fields=["claim_expires_at"], name="assignment_claim_idx",
                          condition=Q(claim_expires_at__isnull=False, first_touch_at__isnull=True)),
+            models.Index(fields=["owner", "next_step_at"], name="assignment_next_step_idx",
+                         condition=Q(next_step_at__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -328,3 +333,15 @@ class BoardEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} lead {self.lead_id}"
+
+
+class BoardPreference(models.Model):
+    """How a user's board behaves, kept with the user rather than in one browser."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True,
+                                related_name="board_preference")
+    sound = models.BooleanField(default=False, help_text="play a sound when a new hot lead arrives")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user}: sound {'on' if self.sound else 'off'}"

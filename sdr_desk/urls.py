@@ -15,11 +15,15 @@ api_v1 = [
     path("events/", login_not_required(api.EventCollectionApi.as_view()), name="api-events"),
     path("leads/<int:pk>/claim/", login_not_required(desk_api.LeadClaimApi.as_view()), name="api-lead-claim"),
     path("leads/<int:pk>/touches/", login_not_required(desk_api.LeadTouchApi.as_view()), name="api-lead-touches"),
+    path("leads/<int:pk>/next-step/", login_not_required(desk_api.LeadNextStepApi.as_view()),
+         name="api-lead-next-step"),
 ]
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("board/", views.board, name="board"),
+    path("board/preferences/", views.board_preferences, name="board-preferences"),
+    path("board/reps/<int:user_id>/", views.rep_board, name="rep-board"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
@@ -31,6 +35,7 @@ urlpatterns = [
     path("leads/<int:pk>/", views.lead_detail, name="lead-detail"),
     path("leads/<int:pk>/claim/", views.lead_claim_view, name="lead-claim"),
     path("leads/<int:pk>/touches/", views.lead_touch_view, name="lead-touch"),
+    path("leads/<int:pk>/next-step/", views.lead_next_step_view, name="lead-next-step"),
     path("", include("inbound.urls")),
     path("", include("sdr_desk.urls_manage")),
     path("scoring/", include("scoring.urls")),

@@ -1,20 +1,25 @@
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_not_required, permission_required
-from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET
+import zoneinfo
+from datetime import datetime, timedelta
 
 from django.contrib import messages
-from django.views.decorators.http import require_POST
+from django.contrib.auth.decorators import login_not_required, permission_required
+from django.db import connection
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
 
 from inbound import selectors
 from inbound.models import Lead
-from sdr_desk.board import board_sections, latest_seq, viewer_for
-from sdr_desk.models import CallOutcome, LeadAssignment, Touch, TouchChannel
+from sdr_desk.board import OWNED_OPEN, Viewer, board_sections, latest_seq, rep_viewer_for, viewer_for
+from sdr_desk.models import BoardPreference, CallOutcome, LeadAssignment, Rep, Touch, TouchChannel
 from sdr_desk.ownership import OwnershipError, lead_claim
-from sdr_desk.touches import touch_log
+from sdr_desk.touches import lead_next_step_set, touch_log
 
 
 @require_GET
@@ -26,13 +31,69 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 @permission_required("inbound.view_lead", raise_exception=True)
 def board(request: HttpRequest) -> HttpResponse:
-    """The SDR's home: hot leads first by SLA time left, then their open leads; managers see their queues."""
+    """The SDR's home: hot leads by SLA time left, what is due today, their open leads; managers see their queues."""
     viewer = viewer_for(request.user)
     seq = latest_seq()  # before the query: a change during rendering is caught up by the socket
-    sections = board_sections(viewer)
+    sections = board_sections(viewer, csrf_token=get_token(request))
+    preference = BoardPreference.objects.filter(user=request.user).first()
     return render(request, "sdr_desk/board.html", {
         "seq": seq, "sections": sections, "is_manager": bool(viewer.managed_team_ids),
+        "sound": bool(preference and preference.sound), "ws_url": "/ws/board/",
+        "team_boards": team_boards(request.user) if viewer.managed_team_ids else [],
     })
+
+
+@require_GET
+@permission_required("inbound.view_lead", raise_exception=True)
+def rep_board(request: HttpRequest, user_id: int) -> HttpResponse:
+    """A rep's board as their manager watches it: live, exactly what the rep sees, from the onlooker's side."""
+    if user_id == request.user.pk:
+        return redirect("board")
+    viewer = rep_viewer_for(request.user, user_id)
+    if viewer is None:
+        raise Http404("No rep of a team you manage.")
+    rep = Rep.objects.select_related("user", "team").get(user_id=user_id)
+    seq = latest_seq()
+    return render(request, "sdr_desk/board.html", {
+        "seq": seq, "sections": board_sections(viewer, watching=True), "is_manager": False, "watched": rep,
+        "ws_url": f"/ws/board/?rep={user_id}",
+    })
+
+
+def team_boards(manager: object) -> list[dict[str, object]]:
+    """Each rep of the manager's teams with what is on their board: open, hot and untouched, due today."""
+    reps = list(Rep.objects.filter(team__manager=manager).select_related("user", "team")
+                .order_by("team__name", "user__username"))
+    user_ids = [rep.user_id for rep in reps]
+    counts = {row["owner_id"]: row for row in LeadAssignment.objects.filter(
+        owner_id__in=user_ids, state__in=OWNED_OPEN).values("owner_id").annotate(
+        open=Count("pk"), hot=Count("pk", filter=Q(is_hot=True, first_touch_at__isnull=True)))}
+    now = timezone.now()
+    next_steps = LeadAssignment.objects.filter(owner_id__in=user_ids, state__in=OWNED_OPEN,
+                                               next_step_at__lt=now + timedelta(days=2)).values_list(
+        "owner_id", "next_step_at")
+    due: dict[int, int] = {}
+    ends = {rep.user_id: Viewer(user_id=rep.user_id, claim_team_ids=frozenset(), managed_team_ids=frozenset(),
+                                time_zone=rep.time_zone).today_ends(now) for rep in reps}
+    for owner_id, at in next_steps:
+        if at < ends[owner_id]:
+            due[owner_id] = due.get(owner_id, 0) + 1
+    return [{"rep": rep, "open": counts.get(rep.user_id, {}).get("open", 0),
+             "hot": counts.get(rep.user_id, {}).get("hot", 0), "due": due.get(rep.user_id, 0)} for rep in reps]
+
+
+@require_POST
+@permission_required("inbound.view_lead", raise_exception=True)
+def board_preferences(request: HttpRequest) -> HttpResponse:
+    """The board's settings, kept per user: ``sound`` is "on" or "off"."""
+    sound = request.POST.get("sound", "")
+    if sound not in ("on", "off"):
+        return HttpResponse('sound must be "on" or "off".', status=400, content_type="text/plain")
+    BoardPreference.objects.update_or_create(user=request.user, defaults={"sound": sound == "on"})
+    if request.headers.get("X-Requested-With") == "fetch" or request.htmx:
+        return HttpResponse(status=204)
+    messages.success(request, f"Sound {sound} for new hot leads.")
+    return redirect("board")
 
 
 @login_not_required
@@ -53,9 +114,30 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "sdr_desk/lead_detail.html", _lead_context(request, lead))
 
 
+def _viewer_zone(request: HttpRequest) -> zoneinfo.ZoneInfo:
+    """Where the signed-in rep works: forms take local times there (UTC for users who are not reps)."""
+    name = Rep.objects.filter(user=request.user).values_list("time_zone", flat=True).first() or "UTC"
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def _local_datetime(value: str, zone: zoneinfo.ZoneInfo) -> datetime | None:
+    """A datetime-local field ("2026-12-02T10:30") in the rep's zone; None when empty; ValueError when not a time."""
+    value = value.strip()
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(value)
+    return parsed.replace(tzinfo=zone) if timezone.is_naive(parsed) else parsed
+
+
 def _lead_context(request: HttpRequest, lead: Lead, **extra: object) -> dict[str, object]:
     assignment = getattr(lead, "assignment", None)
+    zone = _viewer_zone(request)
     return {
+        "zone": zone.key,
+        "next_step_min": timezone.now().astimezone(zone).strftime("%Y-%m-%dT%H:%M"),
         "lead": lead,
         "score": getattr(lead, "score", None),
         "assignment": assignment,
@@ -72,14 +154,50 @@ def _lead_context(request: HttpRequest, lead: Lead, **extra: object) -> dict[str
 @require_POST
 @permission_required("inbound.view_lead", raise_exception=True)
 def lead_claim_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Claim from the lead page or a board card (no JavaScript needed): the winner goes to the lead to call,
+    a loser back to where they came from (``next``), told who took it."""
     lead = get_object_or_404(Lead, pk=pk)
     try:
         lead_claim(lead.pk, user=request.user)
         messages.success(request, "It's yours: call now, the clock is running.")
     except OwnershipError as error:
-        messages.error(request, error.message)
         if error.status == 403:
             return HttpResponse(error.message, status=403)
+        messages.error(request, error.message)
+        back = request.POST.get("next", "")
+        if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
+                                                    require_https=request.is_secure()):
+            return redirect(back)
+    return redirect("lead-detail", pk=lead.pk)
+
+
+def _lead_rerender(request: HttpRequest, pk: int, **extra: object) -> HttpResponse:
+    """The lead page again with the form's errors beside it (400)."""
+    lead = Lead.objects.select_related("source", "account", "score", "assignment__owner",
+                                       "assignment__team").get(pk=pk)
+    return render(request, "sdr_desk/lead_detail.html", _lead_context(request, lead, **extra), status=400)
+
+
+@require_POST
+@permission_required("inbound.view_lead", raise_exception=True)
+def lead_next_step_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Plan the owner's next step on the lead, or clear it (``clear``, or an empty time)."""
+    lead = get_object_or_404(Lead, pk=pk)
+    clear = request.POST.get("clear") == "1"
+    try:
+        at = None if clear else _local_datetime(request.POST.get("next_step_at", ""), _viewer_zone(request))
+    except ValueError:
+        errors = {"next_step_at": ["Enter a date and time, such as 2026-12-02 10:30."]}
+        return _lead_rerender(request, pk, next_step_errors=errors, next_step_form=request.POST)
+    try:
+        lead_next_step_set(lead.pk, rep=request.user, at=at, note="" if clear else request.POST.get("next_step", ""))
+    except OwnershipError as error:
+        if error.status == 403:
+            return HttpResponse(error.message, status=403)
+        errors = getattr(error, "errors", {})
+        return _lead_rerender(request, pk, next_step_errors=errors, next_step_form=request.POST)
+    messages.success(request, "Next step planned: it shows under Due on your board that day." if at
+                     else "Next step cleared.")
     return redirect("lead-detail", pk=lead.pk)
 
 
@@ -88,15 +206,18 @@ def lead_claim_view(request: HttpRequest, pk: int) -> HttpResponse:
 def lead_touch_view(request: HttpRequest, pk: int) -> HttpResponse:
     lead = get_object_or_404(Lead, pk=pk)
     try:
+        next_step_at = _local_datetime(request.POST.get("next_step_at", ""), _viewer_zone(request))
+    except ValueError:
+        errors = {"next_step_at": ["Enter a date and time, such as 2026-12-02 10:30."]}
+        return _lead_rerender(request, pk, touch_errors=errors, touch_form=request.POST)
+    try:
         touch_log(lead.pk, rep=request.user, channel=request.POST.get("channel", ""),
-                  outcome=request.POST.get("outcome", ""), notes=request.POST.get("notes", ""))
+                  outcome=request.POST.get("outcome", ""), notes=request.POST.get("notes", ""),
+                  next_step_at=next_step_at, next_step=request.POST.get("next_step", ""))
     except OwnershipError as error:
         if error.status == 403:
             return HttpResponse(error.message, status=403)
-        lead = Lead.objects.select_related("source", "account", "score", "assignment__owner",
-                                           "assignment__team").get(pk=pk)
-        return render(request, "sdr_desk/lead_detail.html",
-                      _lead_context(request, lead, touch_errors=getattr(error, "errors", {}), touch_form=request.POST),
-                      status=400)
+        errors = getattr(error, "errors", {})
+        return _lead_rerender(request, pk, touch_errors=errors, touch_form=request.POST)
     messages.success(request, "Touch logged.")
     return redirect("lead-detail", pk=lead.pk)

@@ -35,11 +35,11 @@ def cookie_for(user) -> str:
     return f"sessionid={client.cookies['sessionid'].value}"
 
 
-def communicator(user=None, *, origin: str = "http://localhost") -> WebsocketCommunicator:
+def communicator(user=None, *, origin: str = "http://localhost", path: str = "/ws/board/") -> WebsocketCommunicator:
     headers = [(b"origin", origin.encode()), (b"host", b"localhost")]
     if user is not None:
         headers.append((b"cookie", cookie_for(user).encode()))
-    return WebsocketCommunicator(application, "/ws/board/", headers=headers)
+    return WebsocketCommunicator(application, path, headers=headers)
 
 
 class Session:
@@ -52,6 +52,9 @@ class Session:
     async def open(self) -> "Session":
         self.ws = await database_sync_to_async(communicator)(self.user, **self.kwargs)
         self.connected, self.code = await self.ws.connect()
+        if not self.connected:
+            # Channels' communicator answers (False, None) for a close before accept; the code is the output's.
+            self.code = self.code or (await self.ws.receive_output(1)).get("code")
         return self
 
     async def receive(self, timeout: float = 3) -> dict:
@@ -223,3 +226,51 @@ def test_with_redis_unreachable_intake_still_answers_201(desk, keyed, settings):
         assert LeadAssignment.objects.get().state == "offered"
     finally:
         channel_layers.backends.clear()
+
+
+def test_a_touch_that_plans_a_step_due_today_moves_the_card_to_due(desk):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    async def scenario():
+        lead = await db(hot_lead, country="US")
+        await db(lead_route, lead.pk)
+        await db(lead_claim, lead.pk, user=desk["ann"])
+        ann = await Session(desk["ann"]).open()
+        await ann.receive()
+        await db(touch_log, lead.pk, rep=desk["ann"], channel="call", outcome="voicemail",
+                 next_step_at=timezone.now() + timedelta(minutes=1), next_step="Try again")
+        moved = await ann.receive()
+        assert moved["type"] == "card" and moved["section"] == "due" and "Try again" in moved["html"]
+        await ann.close()
+    run(scenario)
+
+
+def test_a_manager_watches_a_reps_board_live_as_an_onlooker(desk):
+    async def scenario():
+        watch = await Session(desk["manager"], path=f"/ws/board/?rep={desk['ann'].pk}").open()
+        assert watch.connected and (await watch.receive())["type"] == "hello"
+        lead = await db(hot_lead, country="US", phone="+14155550100")
+        await db(lead_route, lead.pk)
+        offered = await watch.receive()
+        assert offered["section"] == "hot" and offered["notify"] is False  # ann's alarm, not the manager's
+        await db(lead_claim, lead.pk, user=desk["ann"])
+        taken = await watch.receive()
+        assert taken["section"] == "hot" and 'href="tel:' not in taken["html"]  # no Call for the onlooker
+        await watch.send({"type": "since", "seq": 0})
+        caught = await watch.receive()
+        assert caught["lead"] == lead.pk and 'href="tel:' not in caught["html"]
+        await watch.close()
+    run(scenario)
+
+
+def test_nobody_but_the_reps_manager_may_watch_their_board(desk):
+    async def scenario():
+        for user, path, code in ((desk["bob"], f"/ws/board/?rep={desk['ann'].pk}", 4403),
+                                 (desk["manager"], f"/ws/board/?rep={desk['olga'].pk}", 4403),
+                                 (desk["manager"], "/ws/board/?rep=999999", 4403),
+                                 (desk["manager"], "/ws/board/?rep=ann", 4400)):
+            session = await Session(user, path=path).open()
+            assert not session.connected and session.code == code, (user, path)
+    run(scenario)

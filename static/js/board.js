@@ -15,10 +15,21 @@
   const baseTitle = document.title;
   const soundToggle = document.getElementById("sound-toggle");
   const notifyToggle = document.getElementById("notify-toggle");
-  soundToggle.checked = localStorage.getItem("board.sound") === "on";
-  soundToggle.addEventListener("change", () => localStorage.setItem("board.sound", soundToggle.checked ? "on" : "off"));
-  if (!("Notification" in window) || Notification.permission !== "default") notifyToggle.hidden = true;
-  notifyToggle.addEventListener("click", () => Notification.requestPermission().then(() => { notifyToggle.hidden = true; }));
+  // The sound setting is the user's, kept by the server (the same in every browser they sign in from).
+  if (soundToggle) {
+    soundToggle.addEventListener("change", () => {
+      const body = new URLSearchParams({ sound: soundToggle.checked ? "on" : "off" });
+      fetch(document.getElementById("sound-form").action, {
+        method: "POST", body, credentials: "same-origin",
+        headers: { "X-CSRFToken": board.dataset.csrf, "X-Requested-With": "fetch" },
+      }).then((r) => { if (!r.ok) throw new Error(); say(`Sound ${body.get("sound")}.`, "ok"); })
+        .catch(() => { soundToggle.checked = !soundToggle.checked; say("Could not save the sound setting.", "error"); });
+    });
+  }
+  if (notifyToggle) {
+    if (!("Notification" in window) || Notification.permission !== "default") notifyToggle.hidden = true;
+    notifyToggle.addEventListener("click", () => Notification.requestPermission().then(() => { notifyToggle.hidden = true; }));
+  }
 
   function setLive(state, text) { live.dataset.state = state; live.textContent = text; }
   let flashTimer = null;
@@ -40,8 +51,11 @@
     });
     document.title = (unseenHot > 0 ? `(${unseenHot}) ` : "") + baseTitle;
   }
-  // Cards without a deadline sort last, as the server orders them.
-  function dueOf(card) { return card.dataset.due ? Date.parse(card.dataset.due) : Infinity; }
+  // By SLA deadline (or, in Due today, by when the next step is due); cards with neither sort last.
+  function dueOf(card) {
+    const at = card.dataset.due || card.dataset.next;
+    return at ? Date.parse(at) : Infinity;
+  }
   function place(section, html) {
     const list = cardsOf(section);
     if (!list) return null;
@@ -83,7 +97,7 @@
     if ("Notification" in window && Notification.permission === "granted" && document.hidden) {
       new Notification("Hot lead", { body: name, tag: card.id });
     }
-    if (soundToggle.checked) beep();
+    if (soundToggle && soundToggle.checked) beep();
   }
   function beep() {
     try {
@@ -143,6 +157,15 @@
       const spent = due > start ? (now - start) / (due - start) : 1;
       card.classList.toggle("amber", left >= 0 && spent >= 0.6);
       card.classList.toggle("red", left < 0);
+    });
+    // Next steps: in the viewer's own time, red once overdue.
+    board.querySelectorAll("time[data-local]").forEach((el) => {
+      const at = new Date(el.getAttribute("datetime"));
+      if (!("localised" in el.dataset)) {
+        el.textContent = at.toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit" });
+        el.dataset.localised = "";
+      }
+      el.classList.toggle("overdue", at.getTime() < now);
     });
     board.querySelectorAll("[data-ago]").forEach((el) => {
       el.textContent = ago(Math.max(0, Math.round((now - Date.parse(el.getAttribute("datetime"))) / 1000)));
