@@ -315,3 +315,81 @@ def test_without_javascript_the_inline_form_logs_a_call(new_context, live_server
     page.wait_for_selector("text=First touch after")
     touch = Touch.objects.get(lead=lead)
     assert (touch.channel, touch.outcome, touch.notes) == ("call", "voicemail", "Left a voicemail.")
+
+
+def test_a_manager_watches_a_reps_board_while_the_rep_plans_a_next_step_and_the_sound_setting_follows_the_rep(
+        asgi_server, desk, board_for, new_context, dialogs):
+    from datetime import datetime, timezone as dt_timezone
+
+    from sdr_desk.models import BoardPreference
+
+    server, key = asgi_server, desk["key"]
+    sdr1, manager = board_for("sdr1"), board_for("manager")
+
+    # The manager's board lists each rep's board; one click opens sdr1's, live.
+    assert manager.locator(".team-boards a", has_text="Jordan Ellis").count() == 1
+    manager.click(".team-boards a:has-text('Jordan Ellis')")
+    manager.wait_for_url(f"**/board/reps/{desk['sdr1'].pk}/")
+    manager.wait_for_selector("#live[data-state=live]", timeout=5000)
+    assert "Jordan Ellis's board" in manager.locator("h1").inner_text()
+
+    lead = post_lead(server, key, email="ken@thompson.dev", first_name="Ken", last_name="Thompson",
+                     job_title="CTO", company="Unix Systems", phone="+1 415 555 0142", asset="Pricing")
+    for page in (sdr1, manager):
+        page.wait_for_selector(f"[data-cards=hot] #card-{lead}", timeout=SEEN_WITHIN)
+    sdr1.click(f"#card-{lead} [data-claim]")
+    sdr1.wait_for_selector(f"#card-{lead} [data-call]", timeout=SEEN_WITHIN)
+    manager.wait_for_selector(f"#card-{lead} .lead-card-owner", timeout=SEEN_WITHIN)  # an onlooker's card
+    assert manager.locator(f"#card-{lead} [data-call]").count() == 0
+
+    # The rep calls, gets voicemail and plans to try again: the lead is due today, on both boards.
+    sdr1.click(f"#card-{lead} [data-open]")
+    sdr1.wait_for_url(f"**/leads/{lead}/")
+    sdr1.click(".touch-actions a[data-touch=call]")
+    sdr1.click("#touch-dialog label:has(input[value=voicemail])")
+    sdr1.fill("#touch-dialog input[name=next_step]", "Try again after lunch")
+    due_at = datetime.now(dt_timezone.utc).replace(second=0, microsecond=0)  # the rep works in UTC
+    sdr1.fill("#touch-dialog input[name=next_step_at]", due_at.strftime("%Y-%m-%dT%H:%M"))
+    sdr1.click("[data-touch-save]")
+    sdr1.wait_for_selector("text=Next step: Try again after lunch")
+    manager.wait_for_selector(f"[data-cards=due] #card-{lead}", timeout=SEEN_WITHIN)
+    assert "Try again after lunch" in manager.locator(f"#card-{lead} .lead-card-next").inner_text()
+    shot(manager, "board_manager_watching_rep")
+    assert LeadAssignment.objects.get(lead_id=lead).next_step_at == due_at
+
+    sdr1.goto(f"{server}/board/")
+    sdr1.wait_for_selector(f"[data-cards=due] #card-{lead}")
+    assert sdr1.locator("[data-count=due]").inner_text() == "1"
+
+    # Sound on in this browser is sound on for the rep: another browser signed in as sdr1 shows it on.
+    sdr1.check("#sound-toggle")
+    sdr1.wait_for_selector("#board-flash:has-text('Sound on')")
+    assert BoardPreference.objects.get(user=desk["sdr1"]).sound is True
+    elsewhere = board_for("sdr1")
+    assert elsewhere.locator("#sound-toggle").is_checked()
+    shot(elsewhere, "board_due_today")
+    assert dialogs == []
+
+
+def test_without_javascript_a_card_on_the_board_claims(new_context, live_server, desk):
+    from sdr_desk.routing import lead_route
+    from tests.desk_fixtures import hot_lead
+
+    def offered_lead():
+        lead = hot_lead(first_name="Barbara", last_name="Liskov", country="US")
+        lead_route(lead.pk)
+        connections.close_all()
+        return lead
+
+    with ThreadPoolExecutor(1) as pool:
+        lead = pool.submit(offered_lead).result()
+    page = new_context(java_script_enabled=False).new_page()
+    page.goto(f"{live_server.url}/accounts/login/?next=/board/")
+    page.fill("#id_username", "sdr2")
+    page.fill("#id_password", "pw")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/board/")
+    page.click(f"#card-{lead.pk} [data-claim]")
+    page.wait_for_url(f"**/leads/{lead.pk}/")
+    assert "It's yours" in page.content()
+    assert LeadAssignment.objects.get(lead=lead).owner == desk["sdr2"]

@@ -290,6 +290,15 @@ def test_reps_work_leads_the_way_a_team_does(worked_desk):
     assert LeadAssignment.objects.filter(state=LeadState.CLOSED).exists()
 
 
+def test_reps_have_next_steps_planned_some_due_today_and_none_on_a_closed_lead(worked_desk):
+    planned = LeadAssignment.objects.filter(next_step_at__isnull=False)
+    assert planned.exists()
+    assert not planned.exclude(state=LeadState.WORKING).exists()
+    assert planned.filter(next_step_at__lt=worked_desk + timedelta(days=1)).exists()  # something due soon
+    assert all(a.next_step for a in planned)
+    assert TimelineEntry.objects.filter(kind="next_step").count() == planned.count()
+
+
 def test_some_leads_escalated_in_the_past_and_none_is_left_overdue(worked_desk):
     escalations = TimelineEntry.objects.filter(kind="owner", summary__startswith="Escalated")
     assert escalations.filter(occurred_at__lt=worked_desk - FRESH).exists()

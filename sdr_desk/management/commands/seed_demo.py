@@ -73,7 +73,7 @@ from sdr_desk.ownership import OwnershipError, assignment_locked, lead_claim, le
 from sdr_desk.roles import Role
 from sdr_desk.routing import eligibility, lead_hand_on_route
 from sdr_desk.sla import sla_sweep
-from sdr_desk.touches import touch_log
+from sdr_desk.touches import lead_next_step_set, touch_log
 
 DEMO_PASSWORD = "demo"
 SIGN_IN_HINT = "Sign in at http://127.0.0.1:8000/ as sdr1 / demo (or manager, marketing, ae1, admin)"
@@ -298,6 +298,7 @@ class Command(BaseCommand):
         with desk_hand_on_paused(), transaction.atomic():
             replay.run(new, send=send)
             _accounts_backdate()
+            desk.next_steps = _next_steps_plan(random.Random(f"{seed}:next-steps"), now=now)
         return len(new), len(existing), desk
 
     @staticmethod
@@ -560,6 +561,7 @@ class DeskCounts:
     escalated: int = 0
     released: int = 0
     fresh: int = 0
+    next_steps: int = 0
     fresh_hours: float = FRESH_HOURS
     hand_raiser_response: list[float] = field(default_factory=list)
 
@@ -570,8 +572,38 @@ class DeskCounts:
             median = f"; hand-raisers first touched after a median {typical}"
         return (f"Desk history: {self.clocks} SLA clocks started, {self.claimed} claims, {self.first_touches} first "
                 f"touches and {self.follow_ups} follow-ups, {self.warned} SLA warnings, {self.escalated} "
-                f"escalations, {self.closed} leads closed{median}. Left for the demo, routed just now: "
+                f"escalations, {self.closed} leads closed{median}; {self.next_steps} next steps planned. "
+                f"Left for the demo, routed just now: "
                 f"{self.fresh} new lead{'' if self.fresh == 1 else 's'} from the last {self.fresh_hours:g} h.")
+
+
+NEXT_STEP_NOTES = ("Call back as agreed", "Send the pricing deck", "Follow up on the trial", "Book the discovery call",
+                   "Check in after their board meeting", "Share the case study", "Confirm the buying committee")
+
+
+def _next_steps_plan(rng: random.Random, *, now: datetime) -> int:
+    """Half the leads still being worked get a next step, as reps plan them when they log a touch:
+    some came due while the rep was away (overdue now), some are due later today, the rest in a few days."""
+    planned = 0
+    working = LeadAssignment.objects.filter(state=LeadState.WORKING, owner__isnull=False).select_related(
+        "owner").order_by("lead_id")
+    for assignment in working:
+        if rng.random() >= 0.5:
+            continue
+        roll = rng.random()
+        planned_at = assignment.updated_at  # when the rep last touched it
+        if roll < 0.3:
+            at = planned_at + timedelta(minutes=rng.uniform(30, 240))
+            if at >= now:
+                continue  # touched too recently to have a step overdue already
+        elif roll < 0.7:
+            planned_at, at = now, now + timedelta(minutes=rng.uniform(20, 300))
+        else:
+            planned_at, at = now, now + timedelta(days=rng.randint(1, 4), minutes=rng.uniform(0, 480))
+        lead_next_step_set(assignment.lead_id, rep=assignment.owner, at=at, note=rng.choice(NEXT_STEP_NOTES),
+                           now=planned_at)
+        planned += 1
+    return planned
 
 
 def _duration(seconds: float) -> str:
