@@ -120,7 +120,8 @@ def redis_flush() -> None:
     client.close()
 
 
-def bench_env(database_url: str, *, debug: bool = True, what_if: list[str] | None = None) -> dict[str, str]:
+def bench_env(database_url: str, *, debug: bool = True, what_if: list[str] | None = None,
+              pool: bool = False) -> dict[str, str]:
     """What the migration, both servers and this process run with."""
     env = dict(os.environ)
     env.update(
@@ -133,6 +134,7 @@ def bench_env(database_url: str, *, debug: bool = True, what_if: list[str] | Non
         ALLOWED_HOSTS="127.0.0.1,localhost",
         LOG_LEVEL=os.environ.get("LOG_LEVEL", "WARNING"),
         BENCH_BOARD_WHAT_IF=",".join(what_if or []),
+        DATABASE_POOL="1" if pool else "0",
     )
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))
     return env
@@ -754,6 +756,8 @@ def main() -> int:
                         help="niceness for this process and everything it starts (servers, boards); a negative "
                              "value (root only) lets the bench's own processes run ahead of other work on a shared "
                              "machine. PostgreSQL and Redis keep theirs. Default 0")
+    parser.add_argument("--db-pool", action="store_true",
+                        help="DATABASE_POOL=1 on the servers: psycopg's pool instead of a connection per request")
     parser.add_argument("--keep", action="store_true", help="keep the database sdr_bench_board afterwards")
     args = parser.parse_args()
     args.what_if = [w for w in args.what_if.split(",") if w.strip()]
@@ -774,7 +778,7 @@ def main() -> int:
     database_url = database_create()
     redis_flush()
     env = bench_env(database_url)  # migrate and set up with DEBUG=1
-    server_env = bench_env(database_url, debug=bool(args.debug), what_if=args.what_if)
+    server_env = bench_env(database_url, debug=bool(args.debug), what_if=args.what_if, pool=args.db_pool)
     results: list[dict[str, Any]] = []
     try:
         migrate(env)
@@ -787,7 +791,8 @@ def main() -> int:
         for server in servers:
             server.wait_ready()
         print(f"2 daphne workers: A on {servers[0].port} (takes the POSTs), B on {servers[1].port}; channel layer "
-              f"channels_redis on {REDIS_URL}; {os.cpu_count()} CPUs; DEBUG={args.debug}; {args.posts} leads per N, "
+              f"channels_redis on {REDIS_URL}; {os.cpu_count()} CPUs; DEBUG={args.debug}; "
+              f"{'DATABASE_POOL=1' if args.db_pool else 'CONN_MAX_AGE=0'}; {args.posts} leads per N, "
               f"one at a time; load average {os.getloadavg()[0]:.1f}"
               f"{f'; niceness {os.getpriority(os.PRIO_PROCESS, 0)}' if args.nice else ''}", flush=True)
         if args.what_if:

@@ -84,6 +84,9 @@ class DeskLeadDetailApi(LeadDetailApi):
 
 # --- working a lead: claim and touches (signed-in reps; session and CSRF, as the browser sends them) ---------
 
+from collections.abc import Callable  # noqa: E402
+from typing import Any  # noqa: E402
+
 from django.shortcuts import get_object_or_404  # noqa: E402
 from rest_framework import status  # noqa: E402
 from rest_framework.authentication import SessionAuthentication  # noqa: E402
@@ -158,30 +161,44 @@ class RepOnly:
     authentication_classes = [SessionAuthentication]
 
 
+def _lead_work(request: Request, pk: int, *, work: Callable[[dict[str, Any]], Any],
+               into: type[serializers.Serializer] | None = None, out: type[serializers.Serializer] | None = None,
+               status_code: int = status.HTTP_200_OK) -> Response:
+    """Validate the body (``into``), run the service on the lead, serialize what it returns (``out``).
+
+    A service's refusal is its own status: 403 not yours, 409 taken, 400 with field errors.
+    """
+    get_object_or_404(Lead, pk=pk)
+    data: dict[str, Any] = {}
+    if into is not None:
+        incoming = into(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+    try:
+        result = work(data)
+    except OwnershipError as error:
+        return _ownership_error(error)
+    return Response(out(result).data if out else result, status=status_code)
+
+
 class LeadClaimApi(RepOnly, APIView):
     @extend_schema(operation_id="leads_claim", request=None,
                    responses={200: ClaimOutSerializer, 403: ERROR, 404: ERROR, 409: ERROR})
     def post(self, request: Request, pk: int) -> Response:
-        get_object_or_404(Lead, pk=pk)
-        try:
+        def claim(_: dict[str, Any]) -> dict[str, Any]:
             assignment = lead_claim(pk, user=request.user)
-        except OwnershipError as error:
-            return _ownership_error(error)
-        return Response({"lead": pk, "owner": request.user.get_username(), "state": assignment.state})
+            return {"lead": pk, "owner": request.user.get_username(), "state": assignment.state}
+
+        return _lead_work(request, pk, work=claim)
 
 
 class LeadTouchApi(RepOnly, APIView):
     @extend_schema(operation_id="leads_touches_create", request=TouchInSerializer,
                    responses={201: TouchOutSerializer, 400: ERROR, 403: ERROR, 404: ERROR})
     def post(self, request: Request, pk: int) -> Response:
-        get_object_or_404(Lead, pk=pk)
-        data = TouchInSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        try:
-            touch = touch_log(pk, rep=request.user, **data.validated_data)
-        except OwnershipError as error:
-            return _ownership_error(error)
-        return Response(TouchOutSerializer(touch).data, status=status.HTTP_201_CREATED)
+        return _lead_work(request, pk, into=TouchInSerializer, out=TouchOutSerializer,
+                          status_code=status.HTTP_201_CREATED,
+                          work=lambda data: touch_log(pk, rep=request.user, **data))
 
 
 class LeadNextStepApi(RepOnly, APIView):
@@ -189,12 +206,6 @@ class LeadNextStepApi(RepOnly, APIView):
                    responses={200: NextStepOutSerializer, 400: ERROR, 403: ERROR, 404: ERROR})
     def post(self, request: Request, pk: int) -> Response:
         """Plan the owner's next step on the lead (it is due on their board then), or clear it."""
-        get_object_or_404(Lead, pk=pk)
-        data = NextStepInSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        try:
-            assignment = lead_next_step_set(pk, rep=request.user, at=data.validated_data["at"],
-                                            note=data.validated_data.get("note", ""))
-        except OwnershipError as error:
-            return _ownership_error(error)
-        return Response(NextStepOutSerializer(assignment).data)
+        return _lead_work(request, pk, into=NextStepInSerializer, out=NextStepOutSerializer,
+                          work=lambda data: lead_next_step_set(pk, rep=request.user, at=data["at"],
+                                                               note=data.get("note", "")))

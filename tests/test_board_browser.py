@@ -283,28 +283,40 @@ def test_a_lead_named_like_a_script_shows_as_text_on_the_board_and_its_page(asgi
     assert dialogs == []
 
 
-def test_without_javascript_the_inline_form_logs_a_call(new_context, live_server, desk):
-    """The lead page is a page first: with scripts off, the touch form is there and works."""
+def routed_lead_made(*, claimed_by=None, **fields):
+    """A hot lead, routed (and claimed), made off Playwright's event loop: services push to the board
+    with async_to_sync, which refuses that thread."""
     from sdr_desk.ownership import lead_claim
     from sdr_desk.routing import lead_route
     from tests.desk_fixtures import hot_lead
 
-    def claimed_lead():
-        lead = hot_lead(first_name="Ada", country="US", phone="+12125550186")
+    def make():
+        lead = hot_lead(country="US", **fields)
         lead_route(lead.pk)
-        lead_claim(lead.pk, user=desk["sdr1"])
+        if claimed_by is not None:
+            lead_claim(lead.pk, user=claimed_by)
         connections.close_all()
         return lead
 
-    # Off Playwright's event loop: services push to the board with async_to_sync, which refuses that thread.
     with ThreadPoolExecutor(1) as pool:
-        lead = pool.submit(claimed_lead).result()
+        return pool.submit(make).result()
+
+
+def page_without_javascript(new_context, live_server, username: str, path: str):
+    """Signed in with scripts off, at ``path``."""
     page = new_context(java_script_enabled=False).new_page()
-    page.goto(f"{live_server.url}/accounts/login/?next=/leads/{lead.pk}/")
-    page.fill("#id_username", "sdr1")
+    page.goto(f"{live_server.url}/accounts/login/?next={path}")
+    page.fill("#id_username", username)
     page.fill("#id_password", "pw")
     page.click("button[type=submit]")
-    page.wait_for_url(f"**/leads/{lead.pk}/")
+    page.wait_for_url(f"**{path}")
+    return page
+
+
+def test_without_javascript_the_inline_form_logs_a_call(new_context, live_server, desk):
+    """The lead page is a page first: with scripts off, the touch form is there and works."""
+    lead = routed_lead_made(claimed_by=desk["sdr1"], first_name="Ada", phone="+12125550186")
+    page = page_without_javascript(new_context, live_server, "sdr1", f"/leads/{lead.pk}/")
     assert page.locator("a[href='tel:+12125550186']").count() == 2  # the header's and the Call button
     assert not page.locator("[data-touch=linkedin]").is_visible()  # a button that needs the dialog
     page.click(".touch-inline summary")
@@ -372,23 +384,8 @@ def test_a_manager_watches_a_reps_board_while_the_rep_plans_a_next_step_and_the_
 
 
 def test_without_javascript_a_card_on_the_board_claims(new_context, live_server, desk):
-    from sdr_desk.routing import lead_route
-    from tests.desk_fixtures import hot_lead
-
-    def offered_lead():
-        lead = hot_lead(first_name="Barbara", last_name="Liskov", country="US")
-        lead_route(lead.pk)
-        connections.close_all()
-        return lead
-
-    with ThreadPoolExecutor(1) as pool:
-        lead = pool.submit(offered_lead).result()
-    page = new_context(java_script_enabled=False).new_page()
-    page.goto(f"{live_server.url}/accounts/login/?next=/board/")
-    page.fill("#id_username", "sdr2")
-    page.fill("#id_password", "pw")
-    page.click("button[type=submit]")
-    page.wait_for_url("**/board/")
+    lead = routed_lead_made(first_name="Barbara", last_name="Liskov")
+    page = page_without_javascript(new_context, live_server, "sdr2", "/board/")
     page.click(f"#card-{lead.pk} [data-claim]")
     page.wait_for_url(f"**/leads/{lead.pk}/")
     assert "It's yours" in page.content()
