@@ -1,7 +1,8 @@
 """Live-board benchmark: from ``POST /api/v1/leads/`` to the card on N connected boards.
 
     /work/venv/bin/python bench/bench_board.py [--clients 1,50,200] [--posts 30] [--warmup 3]
-                                               [--probes 30] [--timeout 10] [--debug 1]
+                                               [--probes 30] [--timeout 10] [--debug 0]
+                                               [--server uvicorn|daphne] [--db-pool]
                                                [--what-if gc] [--nice -10] [--keep]
 
 Creates a throwaway PostgreSQL database (``sdr_bench_board`` on 127.0.0.1:5432
@@ -13,8 +14,10 @@ team, open around the clock, with max(N) SDRs (large capacity) -- every board
 is a rep of that team, so every new hot lead is offered to all of them -- an
 API source with a key, and a signed-in session per SDR.
 
-Two daphne processes (``sdr_desk.asgi:application``, same environment, DEBUG=1
-unless ``--debug 0``) serve the boards; for each N the bench connects N
+Two ASGI server processes (``--server``: uvicorn, what the desk runs, by
+default; or daphne), each ``sdr_desk.asgi:application`` with the same
+environment (DEBUG off unless ``--debug 1``; a new database connection per
+request unless ``--db-pool``), serve the boards; for each N the bench connects N
 websocket clients to ``/ws/board/``, half to each server, each with its own
 session cookie and an allowed Origin, and waits for every ``hello``. Then it
 posts ``--posts`` hot leads (a demo request, a new email each) one at a time to
@@ -234,14 +237,18 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, env: dict[str, str], log_dir: Path, name: str) -> None:
+    def __init__(self, env: dict[str, str], log_dir: Path, name: str, kind: str = "daphne") -> None:
         self.name = name
         self.port = free_port()
-        self.log_path = log_dir / f"daphne-{name}.log"
-        daphne = Path(sys.executable).with_name("daphne")
-        command = [str(daphne)] if daphne.exists() else [sys.executable, "-m", "daphne"]
+        self.log_path = log_dir / f"{kind}-{name}.log"
         app = "bench.bench_board:application" if env.get("BENCH_BOARD_WHAT_IF") else "sdr_desk.asgi:application"
-        command += ["-b", "127.0.0.1", "-p", str(self.port), "-v", "0", app]
+        if kind == "uvicorn":
+            command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(self.port),
+                       "--log-level", "warning", "--no-access-log", "--lifespan", "off"]
+        else:
+            daphne = Path(sys.executable).with_name("daphne")
+            command = [str(daphne)] if daphne.exists() else [sys.executable, "-m", "daphne"]
+            command += ["-b", "127.0.0.1", "-p", str(self.port), "-v", "0", app]
         self.log = self.log_path.open("wb")
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
 
@@ -747,8 +754,8 @@ def main() -> int:
     parser.add_argument("--probes", type=int, default=30,
                         help="direct group_send probes per board count (default 30; 0: none)")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for every card (default 10)")
-    parser.add_argument("--debug", type=int, choices=(0, 1), default=1,
-                        help="DEBUG for the two servers (default 1, the desk's development set-up; 0: production-like)")
+    parser.add_argument("--debug", type=int, choices=(0, 1), default=0,
+                        help="DEBUG for the two servers (default 0, as production runs; 1: the development set-up)")
     parser.add_argument("--what-if", default="",
                         help="comma-separated what-ifs the servers run patched (never how the desk runs): "
                              + "; ".join(f"{k}: {v}" for k, v in WHAT_IFS.items()))
@@ -756,6 +763,9 @@ def main() -> int:
                         help="niceness for this process and everything it starts (servers, boards); a negative "
                              "value (root only) lets the bench's own processes run ahead of other work on a shared "
                              "machine. PostgreSQL and Redis keep theirs. Default 0")
+    parser.add_argument("--server", choices=("uvicorn", "daphne"), default="uvicorn",
+                        help="the ASGI server of both workers: uvicorn (uvloop, httptools, websockets; what the "
+                             "desk runs) or daphne (Twisted, autobahn)")
     parser.add_argument("--db-pool", action="store_true",
                         help="DATABASE_POOL=1 on the servers: psycopg's pool instead of a connection per request")
     parser.add_argument("--keep", action="store_true", help="keep the database sdr_bench_board afterwards")
@@ -787,10 +797,10 @@ def main() -> int:
         desk = desk_make(max(args.clients))
         print(f"setup: one claim-mode team with {max(args.clients)} SDRs and sessions in "
               f"{time.perf_counter() - started:.1f} s", flush=True)
-        servers = [Server(server_env, log_dir, "A"), Server(server_env, log_dir, "B")]
+        servers = [Server(server_env, log_dir, "A", args.server), Server(server_env, log_dir, "B", args.server)]
         for server in servers:
             server.wait_ready()
-        print(f"2 daphne workers: A on {servers[0].port} (takes the POSTs), B on {servers[1].port}; channel layer "
+        print(f"2 {args.server} workers: A on {servers[0].port} (takes the POSTs), B on {servers[1].port}; channel layer "
               f"channels_redis on {REDIS_URL}; {os.cpu_count()} CPUs; DEBUG={args.debug}; "
               f"{'DATABASE_POOL=1' if args.db_pool else 'CONN_MAX_AGE=0'}; {args.posts} leads per N, "
               f"one at a time; load average {os.getloadavg()[0]:.1f}"

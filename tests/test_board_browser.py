@@ -1,4 +1,4 @@
-"""The live board in real Chromium, against daphne serving websockets on the test database.
+"""The live board in real Chromium, against uvicorn (the production server) serving websockets on the test database.
 
 The server runs in its own process, as in production: a lead posted to it reaches
 the boards through the Redis channel layer, and every claim and touch the browser
@@ -46,7 +46,7 @@ def free_port() -> int:
 
 @pytest.fixture
 def asgi_server(transactional_db, tmp_path) -> str:
-    """daphne on the test database, in a process of its own; answers once it serves requests.
+    """uvicorn on the test database, in a process of its own; answers once it serves requests.
 
     Transactional: what the test writes is committed, so the server sees it (and the reverse).
     """
@@ -62,10 +62,11 @@ def asgi_server(transactional_db, tmp_path) -> str:
            "REDIS_URL": redis_url, "DEBUG": "1"}
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     port = free_port()
-    log = tmp_path / "daphne.log"
+    log = tmp_path / "uvicorn.log"
     with log.open("wb") as out:
         server = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "sdr_desk.asgi:application"],
+            [sys.executable, "-m", "uvicorn", "sdr_desk.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+             "--lifespan", "off", "--log-level", "warning"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -78,7 +79,7 @@ def asgi_server(transactional_db, tmp_path) -> str:
             pass
         if server.poll() is not None or time.monotonic() > deadline:
             server.kill()
-            pytest.fail(f"daphne did not start:\n{log.read_text()[-3000:]}")
+            pytest.fail(f"uvicorn did not start:\n{log.read_text()[-3000:]}")
         time.sleep(0.1)
     yield url
     server.terminate()
