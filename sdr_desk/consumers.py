@@ -81,6 +81,11 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "error", "detail": "seq must be a whole number, 0 or more."})
             return
         assert self.viewer is not None
+        # Every "since" also renews this socket's groups: the board sends one a minute, so a board
+        # whose memberships Redis lost (a restart, a flush, the group expiry of a day) hears pushes
+        # again within a minute, and what it missed meanwhile comes from the database right here.
+        for group in self.viewer.groups:
+            await self.channel_layer.group_add(group, self.channel_name)
         for message in await database_sync_to_async(board_since)(self.viewer, seq, watching=self.watching):
             await self.send_json(message)
 

@@ -215,3 +215,12 @@ class TestNextStepOnTheLeadPage:
             "channel": "email", "next_step_at": value, "next_step": "Send the case study"})
         assert response.status_code == 302
         assert LeadAssignment.objects.get(lead=lead).next_step == "Send the case study"
+
+
+def test_the_admin_lists_board_preferences_and_next_steps(desk):
+    admin = UserFactory(username="root", is_staff=True, is_superuser=True)
+    BoardPreference.objects.create(user=desk["ann"], sound=True)
+    worked_lead(desk["ann"])
+    client = signed_in(admin)
+    assert client.get("/admin/sdr_desk/boardpreference/").status_code == 200
+    assert b"Next step at" in client.get("/admin/sdr_desk/leadassignment/").content

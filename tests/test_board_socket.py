@@ -274,3 +274,20 @@ def test_nobody_but_the_reps_manager_may_watch_their_board(desk):
             session = await Session(user, path=path).open()
             assert not session.connected and session.code == code, (user, path)
     run(scenario)
+
+
+def test_a_board_whose_groups_redis_lost_catches_up_and_hears_pushes_again_after_its_next_since(desk):
+    async def scenario():
+        ann = await Session(desk["ann"]).open()
+        seq = (await ann.receive())["seq"]
+        await db(lambda: redis.Redis.from_url(settings.REDIS_URL).flushdb())  # Redis forgot every group
+        missed = await db(hot_lead, country="US")
+        await db(lead_route, missed.pk)
+        assert await ann.silent()  # connected, but deaf
+        await ann.send({"type": "since", "seq": seq})  # the board's minute resync
+        assert (await ann.receive())["lead"] == missed.pk
+        later = await db(hot_lead, country="US")
+        await db(lead_route, later.pk)
+        assert (await ann.receive())["lead"] == later.pk  # the since renewed its groups
+        await ann.close()
+    run(scenario)

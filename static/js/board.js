@@ -219,6 +219,14 @@
     else return;
     event.preventDefault();
   });
-  document.addEventListener("visibilitychange", () => { if (!document.hidden) { unseenHot = 0; refreshCounts(); } });
+  // A push is a hint: once a minute, and whenever the tab comes back into view, ask the server what
+  // changed since the last event seen. That also renews the socket's groups on the server.
+  function resync() {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "since", seq: seq }));
+  }
+  setInterval(resync, 60000);
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden) { unseenHot = 0; refreshCounts(); resync(); }
+  });
   connect();
 })();
