@@ -376,8 +376,18 @@ class Poster:
     def __init__(self, port: int, raw_key: str) -> None:
         self.headers = {"Content-Type": "application/json", "Authorization": f"Api-Key {raw_key}",
                         "User-Agent": "sdr-desk-bench/1"}
+        self.port = port
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         self.count = 0
+        self.last_used = time.monotonic()
+
+    def _fresh_if_idle(self) -> None:
+        # Servers close idle keep-alive connections (uvicorn after 5 s): while the boards connect
+        # the poster idles, so reconnect before t0 rather than time a reconnect or a broken pipe.
+        if time.monotonic() - self.last_used > 3:
+            self.conn.close()
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+            self.conn.connect()
 
     def post(self, tag: str) -> tuple[float, float, int, dict[str, Any]]:
         self.count += 1
@@ -386,11 +396,13 @@ class Poster:
             "email": f"buyer.{tag}{n}@prospect-{tag}{n}.example", "first_name": "Bench", "last_name": f"Buyer {n}",
             "company": f"Prospect {tag}{n}", "job_title": "VP Sales", "country": "US", "form_type": "demo_request",
         }).encode()
+        self._fresh_if_idle()
         t0 = now()
         self.conn.request("POST", "/api/v1/leads/", body, self.headers)
         response = self.conn.getresponse()
         answer = response.read()
         t1 = now()
+        self.last_used = time.monotonic()
         try:
             data = json.loads(answer)
         except ValueError:
