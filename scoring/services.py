@@ -301,10 +301,11 @@ def lead_rescore(
     rules = ruleset_current()
     if criteria_id is None:
         criteria_id = criteria_for_leads([lead_id]).get(lead_id)
+    derived_data_commit = _derived_data_commit_annotation()
     row = (
         Lead.objects.select_for_update(of=("self",)).filter(pk=lead_id)
-        .annotate(**_derived_data_commit_annotation())
-        .values(*FACT_FIELDS, *(f"score__{name}" for name in BEFORE_FIELDS))
+        .annotate(**derived_data_commit)
+        .values(*FACT_FIELDS, *(f"score__{name}" for name in BEFORE_FIELDS), *derived_data_commit)
         .get()
     )
     horizon = now - timedelta(days=rules.lookback_days)
