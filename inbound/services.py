@@ -1,8 +1,11 @@
 """Intake's state changes. Views, the API, commands and tasks all call these.
 
-The order is the contract: store the raw submission, then process it inside a
-savepoint, so that a processing failure leaves the submission behind, marked
-failed with its error, in the same transaction that answers 2xx.
+The contract: the raw submission is in the database, in the transaction that
+answers 2xx, whatever processing does. A new API or form submission is written
+once, processed, beside its lead (``lead_submission_accept``); a processing
+failure rolls that work back and stores the submission alone, failed with its
+error. A submission already stored (a CSV row, a replay) is processed inside a
+savepoint and its status updated (``submission_process``).
 """
 
 from __future__ import annotations
