@@ -12,9 +12,8 @@ import hashlib
 import json
 from typing import Any
 
-from django.db import connection
-
 from inbound.models import ApiKey, IdempotencyKey
+from inbound.sql import insert_unless_exists
 
 MAX_KEY_LENGTH = 255
 
@@ -32,20 +31,8 @@ def idempotency_begin(*, api_key: ApiKey, endpoint: str, key: str, data: Any) ->
     """(new row to finish, None) for a first use; (None, stored row) for a retry. Call inside a transaction."""
     fingerprint = request_fingerprint(data)
     row = IdempotencyKey(api_key=api_key, endpoint=endpoint, key=key, request_hash=fingerprint)
-    # ON CONFLICT DO NOTHING waits, as a plain insert would, for a concurrent holder of the key to commit or
-    # roll back, and needs no savepoint to survive the conflict.
-    qn = connection.ops.quote_name
-    fields = [field for field in IdempotencyKey._meta.concrete_fields if not field.primary_key]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {qn(IdempotencyKey._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
-            f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT DO NOTHING RETURNING {qn('id')}",
-            [field.get_db_prep_save(getattr(row, field.attname), connection) for field in fields],
-        )
-        inserted = cursor.fetchone()
-    if inserted is not None:
-        row.pk = inserted[0]
-        row._state.adding = False
+    # Waits, as a plain insert would, for a concurrent holder of the key; needs no savepoint to survive losing.
+    if insert_unless_exists(row, unique=("api_key", "endpoint", "key")):
         return row, None
     stored = IdempotencyKey.objects.get(api_key=api_key, endpoint=endpoint, key=key)
     if stored.request_hash != fingerprint:

@@ -38,6 +38,7 @@ from inbound.models import (
 )
 from inbound.payloads import clean_event_payload, clean_lead_payload
 from inbound.signals import leads_batch_processed, submission_processed
+from inbound.sql import insert_unless_exists
 from inbound.timeline import Kind, timeline_entry, timeline_record_many
 
 logger = logging.getLogger(__name__)
@@ -374,7 +375,7 @@ def _account_for(domain: str, data: dict[str, Any]) -> Account:
             employee_count=data.get("employee_count"),
             country=data.get("country") or "",
         )
-        if _insert_unless_exists(account, unique="domain"):
+        if insert_unless_exists(account, unique=("domain",)):
             return account
         account = Account.objects.get(domain=domain)
     changed = []
@@ -389,26 +390,6 @@ def _account_for(domain: str, data: dict[str, Any]) -> Account:
     if changed:
         account.save(update_fields=changed)
     return account
-
-
-def _insert_unless_exists(instance: Account, *, unique: str) -> bool:
-    """``INSERT ... ON CONFLICT (unique) DO NOTHING RETURNING id``: True (and the pk set) if this inserted it."""
-    model = type(instance)
-    qn = connection.ops.quote_name
-    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
-    sql = (
-        f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(field.column) for field in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))}) "
-        f"ON CONFLICT ({qn(model._meta.get_field(unique).column)}) DO NOTHING RETURNING {qn(model._meta.pk.column)}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [field.get_db_prep_save(getattr(instance, field.attname), connection) for field in fields])
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    instance.pk = row[0]
-    instance._state.adding = False
-    return True
 
 
 def _visitor_link_lock(visitor_id: str, *, lead: Lead | None = None) -> VisitorLink:
@@ -548,7 +529,7 @@ def lead_submission_accept(*, cleaned: dict[str, Any] | None = None, **receive: 
 
 
 def _submission_store_unprocessed(submission: Submission, status: str, error: str) -> Outcome:
-    """Store a submission that processing could not turn into a lead, with why (its first write may have rolled back)."""
+    """Store a submission that processing did not turn into a lead, with why (its first write may be rolled back)."""
     submission.pk = None
     submission._state.adding = True
     submission.lead = None
