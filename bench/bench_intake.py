@@ -285,7 +285,7 @@ class ConnectionWatch(threading.Thread):
 
 
 def payloads_make(tag: str, count: int, rng: random.Random) -> list[dict[str, str]]:
-    """Unique emails (tag + number); one company in five has several people; one lead in ten uses free mail."""
+    """Unique emails (tag + number); about five people per company (count // 5 companies); one in ten free mail."""
     leads = []
     for n in range(count):
         first, last = rng.choice(FIRST), rng.choice(LAST)

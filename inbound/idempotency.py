@@ -12,9 +12,8 @@ import hashlib
 import json
 from typing import Any
 
-from django.db import IntegrityError, transaction
-
 from inbound.models import ApiKey, IdempotencyKey
+from inbound.sql import insert_unless_exists
 
 MAX_KEY_LENGTH = 255
 
@@ -31,16 +30,14 @@ def idempotency_begin(*, api_key: ApiKey, endpoint: str, key: str, data: Any) ->
                                                                                            IdempotencyKey | None]:
     """(new row to finish, None) for a first use; (None, stored row) for a retry. Call inside a transaction."""
     fingerprint = request_fingerprint(data)
-    try:
-        with transaction.atomic():
-            row = IdempotencyKey.objects.create(api_key=api_key, endpoint=endpoint, key=key,
-                                                request_hash=fingerprint)
+    row = IdempotencyKey(api_key=api_key, endpoint=endpoint, key=key, request_hash=fingerprint)
+    # Waits, as a plain insert would, for a concurrent holder of the key; needs no savepoint to survive losing.
+    if insert_unless_exists(row, unique=("api_key", "endpoint", "key")):
         return row, None
-    except IntegrityError:
-        stored = IdempotencyKey.objects.get(api_key=api_key, endpoint=endpoint, key=key)
-        if stored.request_hash != fingerprint:
-            raise IdempotencyMismatch() from None
-        return None, stored
+    stored = IdempotencyKey.objects.get(api_key=api_key, endpoint=endpoint, key=key)
+    if stored.request_hash != fingerprint:
+        raise IdempotencyMismatch()
+    return None, stored
 
 
 def idempotency_finish(row: IdempotencyKey, *, status: int, body: Any) -> None:

@@ -1,8 +1,11 @@
 """Intake's state changes. Views, the API, commands and tasks all call these.
 
-The order is the contract: store the raw submission, then process it inside a
-savepoint, so that a processing failure leaves the submission behind, marked
-failed with its error, in the same transaction that answers 2xx.
+The contract: the raw submission is in the database, in the transaction that
+answers 2xx, whatever processing does. A new API or form submission is written
+once, processed, beside its lead (``lead_submission_accept``); a processing
+failure rolls that work back and stores the submission alone, failed with its
+error. A submission already stored (a CSV row, a replay) is processed inside a
+savepoint and its status updated (``submission_process``).
 """
 
 from __future__ import annotations
@@ -10,10 +13,11 @@ from __future__ import annotations
 import logging
 import traceback
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from inbound import normalise
@@ -34,6 +38,7 @@ from inbound.models import (
 )
 from inbound.payloads import clean_event_payload, clean_lead_payload
 from inbound.signals import leads_batch_processed, submission_processed
+from inbound.sql import insert_unless_exists
 from inbound.timeline import Kind, timeline_entry, timeline_record_many
 
 logger = logging.getLogger(__name__)
@@ -92,18 +97,16 @@ def submission_receive(
     user_agent: str = "",
 ) -> Submission:
     """Store the payload exactly as received. Nothing else may happen before this."""
-    return Submission.objects.create(
-        payload=payload,
-        channel=channel,
-        kind=kind,
-        source=source,
-        api_key=api_key,
-        hosted_form=hosted_form,
-        import_job=import_job,
-        row_number=row_number,
-        remote_addr=remote_addr,
-        user_agent=user_agent[:300],
+    submission = _submission_new(
+        payload=payload, channel=channel, kind=kind, source=source, api_key=api_key, hosted_form=hosted_form,
+        import_job=import_job, row_number=row_number, remote_addr=remote_addr, user_agent=user_agent,
     )
+    submission.save(force_insert=True)
+    return submission
+
+
+def _submission_new(*, user_agent: str = "", **fields: Any) -> Submission:
+    return Submission(user_agent=user_agent[:300], **fields)
 
 
 # --- processing -------------------------------------------------------------------
@@ -144,12 +147,7 @@ def submission_process(
     submission.save(update_fields=["status", "error", "attempts", "processed_at", "lead", "created_lead"])
 
     if announce and submission.status == SubmissionStatus.PROCESSED and lead is not None:
-        submission_id, lead_id, kind = submission.pk, lead.pk, submission.kind
-        transaction.on_commit(
-            lambda: submission_processed.send_robust(
-                sender=Submission, submission_id=submission_id, lead_id=lead_id, kind=kind, created=created
-            )
-        )
+        _announce(submission, lead, created=created)
     return Outcome(submission=submission, lead=lead, created=created)
 
 
@@ -170,35 +168,133 @@ def _lead_process(submission: Submission, cleaned: dict[str, Any] | None) -> tup
         if errors:
             raise SubmissionInvalid(errors)
     assert cleaned is not None
-    return lead_upsert(data=cleaned, submission=submission)
+    upserted = lead_upsert(data=cleaned, source=submission.source)
+    conversion_record(upserted, data=cleaned, submission=submission)
+    return upserted.lead, upserted.created
 
 
-def lead_upsert(*, data: dict[str, Any], submission: Submission) -> tuple[Lead, bool]:
-    """Find or create the lead for a cleaned payload and record the conversion.
+@dataclass
+class LeadUpsert:
+    """A lead as ``lead_upsert`` left it, and what the submission changed on it."""
+
+    lead: Lead
+    created: bool
+    filled: dict[str, Any]
+    conflicts: dict[str, dict[str, Any]]
+    at: datetime
+
+
+def lead_upsert(*, data: dict[str, Any], source: Source | None) -> LeadUpsert:
+    """Find or create the lead for a cleaned payload, and count the conversion on it.
 
     A repeat fills empty fields and never overwrites a known value: what the
-    buyer typed first stays, what differs is kept in the timeline entry.
+    buyer typed first stays, what differs is returned as ``conflicts`` for the
+    timeline. One statement for the lead row in the usual cases (an upsert that
+    also takes the row lock), plus one for its account, plus one more only when
+    a repeat brings something new.
     """
     now = timezone.now()
-    actor_label = _actor_label(submission)
-    form_type = data.get("form_type", "")
-    lead = Lead.objects.select_for_update().filter(email=data["email"]).first()
-    created = False
+    email = data["email"]
+    new = Lead(
+        email=email,
+        source=source,
+        is_personal_email=normalise.is_free_mail(email),
+        consent=data.get("consent"),
+        custom=data.get("custom") or {},
+        last_form_type=data.get("form_type", ""),
+        last_asset=data.get("asset", ""),
+        last_converted_at=now,
+        conversion_count=1,
+        created_at=now,
+        updated_at=now,
+        **{name: data[name] for name in PROFILE_FIELDS + ATTRIBUTION_FIELDS if data.get(name) not in (None, "")},
+    )
+    account = None if new.is_personal_email else _account_for(new.domain, data)
+    new.account = account
+    lead, created = _lead_row_upsert(new)
     filled: dict[str, Any] = {}
     conflicts: dict[str, dict[str, Any]] = {}
-    if lead is None:
-        lead, created = _lead_insert(data, submission, now)
     if not created:
         filled, conflicts = _lead_merge(lead, data)
-        if not lead.account_id and not lead.is_personal_email:
-            lead.account = _account_for(lead)
-        lead.last_form_type = form_type or lead.last_form_type
-        lead.last_asset = data.get("asset") or lead.last_asset
-        lead.last_converted_at = now
-        lead.conversion_count += 1
-        lead.updated_at = now
-        lead.save()
+        if filled:
+            lead.save(update_fields=list(filled))
+    # What the response and the timeline read next, without fetching it again.
+    if account is not None and lead.account_id == account.pk:
+        lead.account = account
+    if lead.source_id == (source.pk if source else None):
+        lead.source = source
+    return LeadUpsert(lead=lead, created=created, filled=filled, conflicts=conflicts, at=now)
 
+
+def _lead_upsert_sql() -> str:
+    """``INSERT ... ON CONFLICT (email) DO UPDATE ... RETURNING`` the row and whether it is new.
+
+    On a conflict only the conversion counters change (the profile is merged
+    in Python, which must see the old values to record conflicts), and the
+    update takes the row lock: concurrent submissions of one email queue up
+    behind it, and the first of them to commit is the one that created it.
+    ``xmax = 0`` holds for a freshly inserted row and not for an updated one.
+    """
+    global _LEAD_UPSERT_SQL
+    if _LEAD_UPSERT_SQL is None:
+        qn = connection.ops.quote_name
+        table = qn(Lead._meta.db_table)
+        columns = [qn(field.column) for field in _LEAD_INSERT_FIELDS]
+
+        def old(name: str) -> str:
+            return f"{table}.{qn(name)}"
+
+        _LEAD_UPSERT_SQL = (
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
+            f"ON CONFLICT ({qn('email')}) DO UPDATE SET "
+            f"{qn('conversion_count')} = {old('conversion_count')} + 1, "
+            f"{qn('last_converted_at')} = EXCLUDED.{qn('last_converted_at')}, "
+            f"{qn('last_form_type')} = COALESCE(NULLIF(EXCLUDED.{qn('last_form_type')}, ''), {old('last_form_type')}), "
+            f"{qn('last_asset')} = COALESCE(NULLIF(EXCLUDED.{qn('last_asset')}, ''), {old('last_asset')}), "
+            f"{qn('account_id')} = COALESCE({old('account_id')}, EXCLUDED.{qn('account_id')}), "
+            f"{qn('updated_at')} = EXCLUDED.{qn('updated_at')} "
+            f"RETURNING {', '.join(qn(field.column) for field in Lead._meta.concrete_fields)}, (xmax = 0) AS inserted"
+        )
+    return _LEAD_UPSERT_SQL
+
+
+_LEAD_INSERT_FIELDS = [field for field in Lead._meta.concrete_fields if not field.primary_key]
+_LEAD_UPSERT_SQL: str | None = None
+
+
+def _lead_row_upsert(new: Lead) -> tuple[Lead, bool]:
+    """Insert ``new``, or count a conversion on the lead that has its email; return it locked, and whether new."""
+    if connection.vendor == "postgresql":
+        params = [field.get_db_prep_save(getattr(new, field.attname), connection) for field in _LEAD_INSERT_FIELDS]
+        lead = next(iter(Lead.objects.raw(_lead_upsert_sql(), params)))
+        created = lead.inserted
+        if created:
+            new.pk = lead.pk
+            new._state.adding = False
+            return new, True
+        return lead, False
+    # Elsewhere (SQLite, the embedded default, whose transactions take the write lock when they
+    # begin, so nobody can insert between the look and the write): look, then write; the same effect.
+    lead = Lead.objects.select_for_update().filter(email=new.email).first()
+    if lead is None:
+        new.save(force_insert=True)
+        return new, True
+    lead.conversion_count += 1
+    lead.last_converted_at = new.last_converted_at
+    lead.last_form_type = new.last_form_type or lead.last_form_type
+    lead.last_asset = new.last_asset or lead.last_asset
+    lead.account_id = lead.account_id or new.account_id
+    lead.updated_at = new.updated_at
+    lead.save(update_fields=["conversion_count", "last_converted_at", "last_form_type", "last_asset", "account",
+                             "updated_at"])
+    return lead, False
+
+
+def conversion_record(upserted: LeadUpsert, *, data: dict[str, Any], submission: Submission) -> Activity:
+    """Record the conversion of a stored submission on its lead: the activity, pending events, the timeline."""
+    lead, created = upserted.lead, upserted.created
+    actor_label = _actor_label(submission)
+    form_type = data.get("form_type", "")
     activity = Activity.objects.create(
         lead=lead,
         type=ActivityType.FORM_SUBMIT,
@@ -224,44 +320,17 @@ def lead_upsert(*, data: dict[str, Any], submission: Submission) -> tuple[Lead, 
         entries.append(timeline_entry(
             lead=lead, kind=Kind.SUBMISSION, actor_label=actor_label, occurred_at=submission.received_at,
             summary=f"Converted again: {what}{asset} via {via}",
-            data={"submission": submission.pk, "conflicts": conflicts},
+            data={"submission": submission.pk, "conflicts": upserted.conflicts},
         ))
-        if filled:
+        if upserted.filled:
             entries.append(timeline_entry(
                 lead=lead, kind=Kind.FIELDS, actor_label=actor_label, occurred_at=submission.received_at,
-                summary=f"Filled in {', '.join(sorted(filled))}",
-                data={"before": {name: None for name in filled}, "after": filled},
+                summary=f"Filled in {', '.join(sorted(upserted.filled))}",
+                data={"before": {name: None for name in upserted.filled}, "after": upserted.filled},
             ))
     entries += _pending_attach(lead, visitor_id=data.get("visitor_id", ""), email=lead.email if created else "")
     timeline_record_many(entries)
-    return lead, created
-
-
-def _lead_insert(data: dict[str, Any], submission: Submission, now: Any) -> tuple[Lead, bool]:
-    """Insert a new lead whole (one INSERT); if a concurrent request won, return theirs, locked."""
-    lead = Lead(
-        email=data["email"],
-        source=submission.source,
-        is_personal_email=normalise.is_free_mail(data["email"]),
-        consent=data.get("consent"),
-        custom=data.get("custom") or {},
-        last_form_type=data.get("form_type", ""),
-        last_asset=data.get("asset", ""),
-        last_converted_at=now,
-        conversion_count=1,
-        created_at=now,
-        updated_at=now,
-        **{name: data[name] for name in PROFILE_FIELDS + ATTRIBUTION_FIELDS if data.get(name) not in (None, "")},
-    )
-    if not lead.is_personal_email:
-        lead.account = _account_for(lead)
-    try:
-        with transaction.atomic():
-            lead.save(force_insert=True)
-        return lead, True
-    except IntegrityError:
-        # Another transaction created this email first and has committed: merge into theirs.
-        return Lead.objects.select_for_update().get(email=data["email"]), False
+    return activity
 
 
 def _lead_merge(lead: Lead, data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
@@ -289,30 +358,37 @@ def _lead_merge(lead: Lead, data: dict[str, Any]) -> tuple[dict[str, Any], dict[
     return filled, conflicts
 
 
-def _account_for(lead: Lead) -> Account:
-    domain = lead.domain
-    account, created = Account.objects.get_or_create(
-        domain=domain,
-        defaults={
-            "name": lead.company or domain,
-            "website": lead.website or f"https://{domain}",
-            "industry": lead.industry,
-            "employee_count": lead.employee_count,
-            "country": lead.country,
-        },
-    )
-    if not created:
-        changed = []
-        for name, value in (("industry", lead.industry), ("employee_count", lead.employee_count),
-                            ("country", lead.country)):
-            if value not in (None, "") and getattr(account, name) in (None, ""):
-                setattr(account, name, value)
-                changed.append(name)
-        if lead.company and account.name == account.domain:
-            account.name = lead.company
-            changed.append("name")
-        if changed:
-            account.save(update_fields=changed)
+def _account_for(domain: str, data: dict[str, Any]) -> Account:
+    """The account of an email domain, made on first sight; fills its empty fields from what the lead says.
+
+    Found with one read in the usual case; a new domain is inserted with
+    ``ON CONFLICT DO NOTHING``, so two first leads of one company meet on the
+    unique domain and share the row the first one made.
+    """
+    account = Account.objects.filter(domain=domain).first()
+    if account is None:
+        account = Account(
+            domain=domain,
+            name=data.get("company") or domain,
+            website=data.get("website") or f"https://{domain}",
+            industry=data.get("industry") or "",
+            employee_count=data.get("employee_count"),
+            country=data.get("country") or "",
+        )
+        if insert_unless_exists(account, unique=("domain",)):
+            return account
+        account = Account.objects.get(domain=domain)
+    changed = []
+    for name in ("industry", "employee_count", "country"):
+        value = data.get(name)
+        if value not in (None, "") and getattr(account, name) in (None, ""):
+            setattr(account, name, value)
+            changed.append(name)
+    if data.get("company") and account.name == account.domain:
+        account.name = data["company"]
+        changed.append("name")
+    if changed:
+        account.save(update_fields=changed)
     return account
 
 
@@ -326,21 +402,34 @@ def _visitor_link_lock(visitor_id: str, *, lead: Lead | None = None) -> VisitorL
     return link
 
 
+_PENDING_COLUMNS = ("id", "type", "form_type", "name", "url", "title", "occurred_at")
+
+
 def _pending_attach(lead: Lead, *, visitor_id: str, email: str) -> list:
-    """Give the lead the events that arrived before anyone knew who the visitor was."""
-    pending = Q()
+    """Give the lead the events that arrived before anyone knew who the visitor was.
+
+    One ``UPDATE ... RETURNING`` finds and attaches them at once.
+    """
     if visitor_id:
         _visitor_link_lock(visitor_id, lead=lead)
-        pending |= Q(pending_visitor_id=visitor_id)
+    matches, params = [], []
+    if visitor_id:
+        matches.append("pending_visitor_id = %s")
+        params.append(visitor_id)
     if email:
-        pending |= Q(pending_email=email)
-    if not pending:
+        matches.append("pending_email = %s")
+        params.append(email)
+    if not matches:
         return []
-    attached = list(Activity.objects.filter(pending, lead__isnull=True))
-    if not attached:
-        return []
-    Activity.objects.filter(pk__in=[a.pk for a in attached]).update(lead=lead, pending_visitor_id="",
-                                                                        pending_email="")
+    sql = (
+        f"UPDATE {Activity._meta.db_table} SET lead_id = %s, pending_visitor_id = '', pending_email = '' "
+        f"WHERE lead_id IS NULL AND ({' OR '.join(matches)}) RETURNING {', '.join(_PENDING_COLUMNS)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [lead.pk, *params])
+        rows = cursor.fetchall()
+    attached = sorted((Activity(**dict(zip(_PENDING_COLUMNS, row))) for row in rows),
+                      key=lambda activity: (activity.occurred_at, activity.pk), reverse=True)
     return [
         timeline_entry(
             lead=lead, kind=Kind.ACTIVITY, actor_label="visitor", occurred_at=activity.occurred_at,
@@ -403,11 +492,63 @@ def leads_batch_announce(lead_ids: list[int], *, channel: str) -> None:
 # --- the entry points each channel uses --------------------------------------------
 
 
-@transaction.atomic(savepoint=False)
 def lead_submission_accept(*, cleaned: dict[str, Any] | None = None, **receive: Any) -> Outcome:
-    """Store and process a lead submission in one transaction: the caller's 2xx covers both."""
-    submission = submission_receive(kind=SubmissionKind.LEAD, **receive)
-    return submission_process(submission, cleaned=cleaned)
+    """Store and process a lead submission in one transaction: the caller's 2xx covers both.
+
+    The submission is written once, already processed, in the transaction that
+    makes or updates its lead (no savepoint, no second write of its status). If
+    processing raises, that transaction, or the savepoint when the caller holds
+    a transaction open (an idempotency key's), rolls back whole, and the raw
+    submission is then stored on its own, failed with its error, to be
+    replayed. Either way it is in the database before the caller answers.
+    """
+    submission = _submission_new(kind=SubmissionKind.LEAD, attempts=1, **receive)
+    if cleaned is None:
+        cleaned, errors = clean_lead_payload(submission.payload)
+        if errors:
+            return _submission_store_unprocessed(submission, SubmissionStatus.REJECTED, _format_errors(errors))
+    assert cleaned is not None
+    try:
+        with transaction.atomic():
+            upserted = lead_upsert(data=cleaned, source=submission.source)
+            submission.status = SubmissionStatus.PROCESSED
+            submission.processed_at = upserted.at
+            submission.lead = upserted.lead
+            submission.created_lead = upserted.created
+            submission.save(force_insert=True)
+            conversion_record(upserted, data=cleaned, submission=submission)
+            _announce(submission, upserted.lead, created=upserted.created)
+    except SubmissionInvalid as invalid:
+        return _submission_store_unprocessed(submission, SubmissionStatus.REJECTED, _format_errors(invalid.errors))
+    except Exception:  # noqa: BLE001 - any failure must leave the submission replayable
+        error = traceback.format_exc(limit=6)[-4000:]
+        outcome = _submission_store_unprocessed(submission, SubmissionStatus.FAILED, error)
+        logger.exception("processing submission %s failed", outcome.submission.pk)
+        return outcome
+    return Outcome(submission=submission, lead=upserted.lead, created=upserted.created)
+
+
+def _submission_store_unprocessed(submission: Submission, status: str, error: str) -> Outcome:
+    """Store a submission that processing did not turn into a lead, with why (its first write may be rolled back)."""
+    submission.pk = None
+    submission._state.adding = True
+    submission.lead = None
+    submission.created_lead = False
+    submission.status = status
+    submission.error = error
+    submission.processed_at = timezone.now()
+    submission.save(force_insert=True)
+    return Outcome(submission=submission, lead=None, created=False)
+
+
+def _announce(submission: Submission, lead: Lead, *, created: bool) -> None:
+    """Send ``submission_processed`` once this transaction commits (never, if it rolls back)."""
+    submission_id, lead_id, kind = submission.pk, lead.pk, submission.kind
+    transaction.on_commit(
+        lambda: submission_processed.send_robust(
+            sender=Submission, submission_id=submission_id, lead_id=lead_id, kind=kind, created=created
+        )
+    )
 
 
 @transaction.atomic(savepoint=False)

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.db.models import F
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -151,21 +152,6 @@ FACT_FIELDS = ["id", "email", "job_title", "industry", "employee_count", "countr
                "source_id", "account__industry", "account__employee_count", "account__country"]
 
 
-def facts_from_lead(lead: Lead) -> LeadFacts:
-    account = lead.account
-    return LeadFacts(
-        email=lead.email,
-        job_title=lead.job_title,
-        industry=lead.industry or (account.industry if account else ""),
-        employee_count=lead.employee_count if lead.employee_count is not None else (
-            account.employee_count if account else None),
-        country=lead.country or (account.country if account else ""),
-        is_personal_email=lead.is_personal_email,
-        tech=_tech(lead.custom),
-        source_id=lead.source_id,
-    )
-
-
 def facts_from_row(row: dict[str, Any]) -> LeadFacts:
     """LeadFacts from a ``values(*FACT_FIELDS)`` row: the lead's own data first, the account's to fill gaps."""
     return LeadFacts(
@@ -273,6 +259,20 @@ def _derived_data_commit() -> None:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
+def _derived_data_commit_annotation() -> dict[str, RawSQL]:
+    """``_derived_data_commit`` riding on a query this transaction sends anyway, to save its round trip.
+
+    ``set_config(name, value, true)`` is ``SET LOCAL`` as a function; the
+    query it is added to must return exactly one row for it to run once.
+    """
+    if connection.vendor != "postgresql":
+        return {}
+    return {"derived_data_commit": RawSQL("set_config('synchronous_commit', 'off', true)", ())}
+
+
+BEFORE_FIELDS = ["fit", "intent", "total", "grade", "tier", "is_hot", "hot_since"]
+
+
 def _scores_upsert(scores: list[LeadScore]) -> None:
     LeadScore.objects.bulk_create(scores, update_conflicts=True, unique_fields=["lead"], update_fields=SCORE_FIELDS,
                                   batch_size=1000)
@@ -292,20 +292,29 @@ def lead_rescore(
     ``restart_clock`` is set when a new conversion itself makes the lead hot:
     the speed-to-lead clock of a returning lead restarts at ``hot_since``.
     Takes a fixed number of queries whatever the number of rules and
-    activities: the lead row (locked, so two rescores of one lead queue up)
-    with its account and score, its activities, one upsert, one timeline insert.
+    activities: the lead's facts and current score (its row locked, so two
+    rescores of one lead queue up; the activities are read after the lock, so
+    a rescore that waited still sees every activity committed meanwhile), its
+    activities, one upsert, one timeline insert when something changed.
     """
     now = now or timezone.now()
     rules = ruleset_current()
     if criteria_id is None:
         criteria_id = criteria_for_leads([lead_id]).get(lead_id)
-    _derived_data_commit()
-    lead = Lead.objects.select_for_update(of=("self",)).select_related("account", "score").get(pk=lead_id)
+    derived_data_commit = _derived_data_commit_annotation()
+    row = (
+        Lead.objects.select_for_update(of=("self",)).filter(pk=lead_id)
+        .annotate(**derived_data_commit)
+        .values(*FACT_FIELDS, *(f"score__{name}" for name in BEFORE_FIELDS), *derived_data_commit)
+        .get()
+    )
     horizon = now - timedelta(days=rules.lookback_days)
     activities = [_activity_fact(a) for a in
                   Activity.objects.filter(lead_id=lead_id, occurred_at__gte=horizon).values(*ACTIVITY_FIELDS)]
-    result = evaluate(facts_from_lead(lead), activities, rules, now, criteria_id=criteria_id)
-    before = getattr(lead, "score", None)
+    result = evaluate(facts_from_row(row), activities, rules, now, criteria_id=criteria_id)
+    before = None
+    if row["score__fit"] is not None:
+        before = LeadScore(lead_id=lead_id, **{name: row[f"score__{name}"] for name in BEFORE_FIELDS})
     changed = _summary(before, result, trigger=trigger)
     restart = restart_clock and _latest_is_hot_trigger(activities, rules.criteria_for(criteria_id))
     hot_since = _hot_since(before, result, now, restart=restart)
@@ -314,7 +323,7 @@ def lead_rescore(
     _scores_upsert([score])
     if changed is not None:
         summary, data = changed
-        timeline_record_many([timeline_entry(lead=lead, kind=SCORE_KIND, summary=summary,
+        timeline_record_many([timeline_entry(lead=Lead(pk=lead_id), kind=SCORE_KIND, summary=summary,
                                              actor_label="scoring", data=data, occurred_at=now)])
     if result.errors:
         _record_failures(result.errors)

@@ -96,3 +96,33 @@ def test_events_need_a_key(client, as_user, sdr):
     assert send(client, body).status_code in (401, 403)
     assert send(as_user(sdr), body).status_code == 403
     assert Submission.objects.count() == 0
+
+
+def test_events_waiting_by_visitor_and_by_email_attach_together_in_time_order(keyed):
+    now = timezone.now()
+    send(keyed, {"type": "page_view", "visitor_id": "v-both", "url": "https://x.io/a",
+                 "occurred_at": (now - timedelta(hours=3)).isoformat()})
+    send(keyed, {"type": "webinar_attended", "email": "both@corp.io", "name": "Speed to lead",
+                 "occurred_at": (now - timedelta(hours=1)).isoformat()})
+    send(keyed, {"type": "page_view", "visitor_id": "someone-else", "url": "https://x.io/b"})
+
+    response = send(keyed, {"email": "both@corp.io", "visitor_id": "v-both"}, url="/api/v1/leads/")
+    assert response.status_code == 201
+    lead = Lead.objects.get()
+    assert Activity.objects.filter(lead=lead).count() == 3
+    waiting = Activity.objects.get(lead__isnull=True)
+    assert waiting.pending_visitor_id == "someone-else"
+    attached = lead.activities.exclude(type="form_submit")
+    assert {(a.pending_visitor_id, a.pending_email) for a in attached} == {("", "")}
+    entries = list(lead.timeline.filter(kind="activity").order_by("occurred_at"))
+    assert [e.data["activity"] for e in entries] == [a.pk for a in attached.order_by("occurred_at")]
+    assert "(before identification)" in entries[0].summary
+
+
+def test_a_repeat_attaches_what_its_visitor_did_before_the_link(keyed):
+    send(keyed, {"email": "rep@corp.io"}, url="/api/v1/leads/")
+    send(keyed, {"type": "pricing_page_view", "visitor_id": "v-rep", "url": "https://x.io/pricing"})
+    assert Activity.objects.filter(lead__isnull=True).count() == 1
+    assert send(keyed, {"email": "rep@corp.io", "visitor_id": "v-rep"}, url="/api/v1/leads/").status_code == 200
+    assert Activity.objects.filter(lead__isnull=True).count() == 0
+    assert Lead.objects.get().timeline.filter(kind="activity").count() == 1

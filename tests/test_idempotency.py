@@ -71,3 +71,21 @@ def test_events_honour_keys_too(keyed):
         keyed.post("/api/v1/events/", data=json.dumps(body), content_type="application/json",
                    HTTP_IDEMPOTENCY_KEY="e-1")
     assert Submission.objects.count() == 1
+
+
+def test_a_failed_processing_keeps_its_key_and_replays_the_202(keyed, monkeypatch):
+    from inbound import services
+
+    def explode(**kwargs):
+        raise RuntimeError("enrichment exploded")
+
+    monkeypatch.setattr(services, "lead_upsert", explode)
+    first = post(keyed, {"email": "a@b.io"}, "k-fail")
+    assert first.status_code == 202
+    monkeypatch.undo()
+    again = post(keyed, {"email": "a@b.io"}, "k-fail")
+    assert again.status_code == 202 and again.json() == first.json()
+    assert again["Idempotent-Replayed"] == "true"
+    assert Submission.objects.get().status == "failed"
+    assert IdempotencyKey.objects.get().response_status == 202
+    assert Lead.objects.count() == 0
