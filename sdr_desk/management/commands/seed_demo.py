@@ -592,10 +592,9 @@ def _next_steps_plan(rng: random.Random, *, now: datetime) -> int:
             continue
         roll = rng.random()
         planned_at = assignment.updated_at  # when the rep last touched it
-        if roll < 0.3:
-            at = planned_at + timedelta(minutes=rng.uniform(30, 240))
-            if at >= now:
-                continue  # touched too recently to have a step overdue already
+        at = planned_at + timedelta(minutes=rng.uniform(30, 240))
+        if roll < 0.3 and now - timedelta(days=2) < planned_at and at < now:
+            pass  # planned at the last touch, and it came due while the rep was away: overdue now
         elif roll < 0.7:
             planned_at, at = now, now + timedelta(minutes=rng.uniform(20, 300))
         else:
