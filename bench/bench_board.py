@@ -1,6 +1,6 @@
 """Live-board benchmark: from ``POST /api/v1/leads/`` to the card on N connected boards.
 
-    /work/venv/bin/python bench/bench_board.py [--clients 1,50,200] [--posts 30] [--warmup 3]
+    .venv/bin/python bench/bench_board.py [--clients 1,50,200] [--posts 30] [--warmup 3]
                                                [--probes 30] [--timeout 10] [--debug 0]
                                                [--server uvicorn|daphne] [--db-pool]
                                                [--what-if gc] [--nice -10] [--keep]

@@ -1,12 +1,13 @@
 """Benchmark lead intake over HTTP: ``POST /api/v1/leads/`` against a plain DRF create of the same model.
 
-    /work/venv/bin/python bench/bench_intake.py [--requests 2000] [--concurrency 8] [--workers 2]
-                                                [--rounds 4] [--warmup 40] [--desk] [--keep]
+    .venv/bin/python bench/bench_intake.py [--requests 2000] [--concurrency 8] [--workers 2]
+                                           [--server uvicorn|daphne] [--rounds 4] [--warmup 40] [--desk] [--keep]
                                                 [--without-hand-on] [--conn-max-age 0] [--db-pool]
 
 Creates a throwaway PostgreSQL database (``sdr_bench_intake_<pid>`` on
 127.0.0.1:5432 unless BENCH_ADMIN_DATABASE_URL names another server), migrates
-it, creates a source and an API key, and starts ``--workers`` daphne processes
+it, creates a source and an API key, and starts ``--workers`` server processes
+(``--server``: uvicorn, as the desk runs, by default; or daphne)
 (``sdr_desk.asgi:application`` with ``DJANGO_SETTINGS_MODULE=bench.settings``,
 DEBUG off), each on its own port; the client threads are spread over them
 round robin, one keep-alive connection per thread and server.
@@ -166,13 +167,20 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, env: dict[str, str], log_dir: Path, index: int) -> None:
+    def __init__(self, env: dict[str, str], log_dir: Path, index: int, kind: str = "daphne") -> None:
         self.port = free_port()
-        self.log_path = log_dir / f"daphne-{index}.log"
-        daphne = Path(sys.executable).with_name("daphne")
-        command = [str(daphne)] if daphne.exists() else [sys.executable, "-m", "daphne"]
-        # -v 0: no access log (a load balancer keeps that); errors still reach the log file.
-        command += ["-b", "127.0.0.1", "-p", str(self.port), "-v", "0", "sdr_desk.asgi:application"]
+        self.log_path = log_dir / f"{kind}-{index}.log"
+        if kind == "uvicorn":
+            # No access log (a load balancer keeps that); keep-alive longer than the bench's pauses
+            # between rows, so a client thread's connection is never closed under it.
+            command = [sys.executable, "-m", "uvicorn", "sdr_desk.asgi:application", "--host", "127.0.0.1",
+                       "--port", str(self.port), "--log-level", "warning", "--no-access-log", "--lifespan", "off",
+                       "--timeout-keep-alive", "600"]
+        else:
+            daphne = Path(sys.executable).with_name("daphne")
+            command = [str(daphne)] if daphne.exists() else [sys.executable, "-m", "daphne"]
+            # -v 0: no access log (a load balancer keeps that); errors still reach the log file.
+            command += ["-b", "127.0.0.1", "-p", str(self.port), "-v", "0", "sdr_desk.asgi:application"]
         self.log = self.log_path.open("wb")
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
 
@@ -556,7 +564,9 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=2000, help="POSTs per row (default 2000)")
     parser.add_argument("--concurrency", type=int, default=8, help="client threads (default 8)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2,
-                        help="daphne processes (default: one per CPU)")
+                        help="server processes (default: one per CPU)")
+    parser.add_argument("--server", choices=("uvicorn", "daphne"), default="uvicorn",
+                        help="the ASGI server: uvicorn (what the desk runs) or daphne")
     parser.add_argument("--rounds", type=int, default=4, help="interleaved rounds per row (default 4)")
     parser.add_argument("--warmup", type=int, default=40, help="warm-up POSTs per row and server (default 40)")
     parser.add_argument("--conn-max-age", type=int, default=0,
@@ -592,11 +602,11 @@ def main() -> int:
             desk_seed(env)
         django_setup(env)
         raw_key = api_key_create()
-        servers = [Server(env, log_dir, i) for i in range(args.workers)]
+        servers = [Server(env, log_dir, i, args.server) for i in range(args.workers)]
         for server in servers:
             server.wait_ready()
         client = Client([s.port for s in servers], args.concurrency, raw_key)
-        print(f"{args.workers} daphne worker(s) on ports {', '.join(str(s.port) for s in servers)}; "
+        print(f"{args.workers} {args.server} worker(s) on ports {', '.join(str(s.port) for s in servers)}; "
               f"{args.concurrency} client threads; {args.requests} POSTs per row in {args.rounds} interleaved rounds; "
               f"{os.cpu_count()} CPUs (load average {load_at_start[0]:.1f} before); database connections: "
               f"{'pool' if args.db_pool else f'CONN_MAX_AGE={args.conn_max_age}'}"
@@ -694,7 +704,7 @@ def main() -> int:
             "at": stamp.isoformat(timespec="seconds"),
             "config": {"requests": args.requests, "concurrency": args.concurrency, "workers": args.workers,
                        "rounds": args.rounds, "warmup_per_server": args.warmup, "seed": args.seed,
-                       "server": "daphne", "settings": SETTINGS, "debug": False,
+                       "server": args.server, "settings": SETTINGS, "debug": False,
                        "conn_max_age": args.conn_max_age, "db_pool": args.db_pool, "desk": args.desk,
                        "hand_on": not args.without_hand_on},
             "environment": {**environment(database_url), "load_average_at_start": load_at_start},
