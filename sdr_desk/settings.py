@@ -121,6 +121,9 @@ elif DATABASE_POOL:
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": envint("DATABASE_POOL_MIN", 2, minimum=0),
         "max_size": envint("DATABASE_POOL_MAX", 20, minimum=1),
+        # How long a request waits for a connection: psycopg's 30 s would hold every request
+        # that long in an outage before its 503; a healthy pool answers in well under a second.
+        "timeout": envint("DATABASE_POOL_TIMEOUT", 5, minimum=1),
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
