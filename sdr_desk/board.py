@@ -174,6 +174,8 @@ def board_changed(assignment: LeadAssignment, *, previous_team_id: int | None = 
     event = BoardEvent.objects.create(lead_id=assignment.lead_id)
     groups = {team_group(t) for t in (assignment.team_id, previous_team_id) if t}
     groups |= {user_group(u) for u in (assignment.owner_id, previous_owner_id) if u}
+    if not groups:
+        return  # no team and no owner, before or after: no board shows it, nothing to render or send
     seq, lead_id = event.pk, assignment.lead_id
     transaction.on_commit(lambda: board_push(seq, lead_id, sorted(groups), notify=notify))
 

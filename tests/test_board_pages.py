@@ -224,3 +224,14 @@ def test_the_admin_lists_board_preferences_and_next_steps(desk):
     client = signed_in(admin)
     assert client.get("/admin/sdr_desk/boardpreference/").status_code == 200
     assert b"Next step at" in client.get("/admin/sdr_desk/leadassignment/").content
+
+
+def test_a_lead_no_board_may_show_is_numbered_but_nothing_is_rendered_or_sent(django_capture_on_commit_callbacks):
+    from sdr_desk.models import BoardEvent
+
+    lead = hot_lead()  # no team at all: routing leaves it unrouted in no team's queue
+    with django_capture_on_commit_callbacks() as callbacks:
+        assignment = lead_route(lead.pk)
+    assert assignment.team is None and assignment.owner is None
+    assert BoardEvent.objects.filter(lead=lead).exists()  # a reconnecting board still learns it changed
+    assert callbacks == []
