@@ -51,6 +51,13 @@
     }
   }
 
+  // Next steps are stored in UTC and shown in the reader's own time.
+  document.querySelectorAll("time[data-local]").forEach((el) => {
+    const at = new Date(el.getAttribute("datetime"));
+    el.textContent = at.toLocaleString([], { weekday: "short", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+    el.classList.toggle("overdue", at.getTime() < Date.now());
+  });
+
   // The SLA chip counts down while the rep reads the page.
   const due = document.querySelector(".sla-left[data-due]");
   if (due) {
