@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_board.py [--clients 1,50,200] [--posts 30] [--warmup 3]
                                                [--probes 30] [--timeout 10] [--debug 0]
-                                               [--server uvicorn|daphne] [--db-pool]
+                                               [--server uvicorn|daphne] [--no-db-pool]
                                                [--what-if gc] [--nice -10] [--keep]
 
 Creates a throwaway PostgreSQL database (``sdr_bench_board`` on 127.0.0.1:5432
@@ -16,8 +16,8 @@ API source with a key, and a signed-in session per SDR.
 
 Two ASGI server processes (``--server``: uvicorn, what the desk runs, by
 default; or daphne), each ``sdr_desk.asgi:application`` with the same
-environment (DEBUG off unless ``--debug 1``; a new database connection per
-request unless ``--db-pool``), serve the boards; for each N the bench connects N
+environment (DEBUG off unless ``--debug 1``; psycopg's connection pool, as
+the desk runs, unless ``--no-db-pool``), serve the boards; for each N the bench connects N
 websocket clients to ``/ws/board/``, half to each server, each with its own
 session cookie and an allowed Origin, and waits for every ``hello``. Then it
 posts ``--posts`` hot leads (a demo request, a new email each) one at a time to
@@ -778,8 +778,9 @@ def main() -> int:
     parser.add_argument("--server", choices=("uvicorn", "daphne"), default="uvicorn",
                         help="the ASGI server of both workers: uvicorn (uvloop, httptools, websockets; what the "
                              "desk runs) or daphne (Twisted, autobahn)")
-    parser.add_argument("--db-pool", action="store_true",
-                        help="DATABASE_POOL=1 on the servers: psycopg's pool instead of a connection per request")
+    parser.add_argument("--no-db-pool", dest="db_pool", action="store_false",
+                        help="DATABASE_POOL=0 on the servers: a new connection per request instead of psycopg's pool "
+                             "(the desk's default on PostgreSQL)")
     parser.add_argument("--keep", action="store_true", help="keep the database sdr_bench_board afterwards")
     args = parser.parse_args()
     args.what_if = [w for w in args.what_if.split(",") if w.strip()]

@@ -90,9 +90,10 @@ TEMPLATES = [
 # --- database -----------------------------------------------------------------
 DATABASE_URL = envstr("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'desk.sqlite3'}")
 # Under ASGI every request runs in its own thread, so a persistent connection
-# (CONN_MAX_AGE > 0) is never reused and only piles up towards max_connections;
-# the default closes it after each request, and DATABASE_POOL=1 gives PostgreSQL
-# deployments psycopg's connection pool instead.
+# (CONN_MAX_AGE > 0) is never reused and only piles up towards max_connections.
+# On PostgreSQL the default is psycopg's connection pool (a POST's new connection
+# was a third of its time: bench/README.md); DATABASE_POOL=0 closes the
+# connection after each request instead.
 DATABASES = {
     "default": dj_database_url.parse(
         DATABASE_URL,
@@ -100,7 +101,7 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-DATABASE_POOL = envbool("DATABASE_POOL", False)
+DATABASE_POOL = envbool("DATABASE_POOL", True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     (BASE_DIR / "var").mkdir(exist_ok=True)
     # The embedded default runs the web server, the Q cluster and the simulator
@@ -117,7 +118,8 @@ elif DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured(f"DATABASE_URL must be sqlite:// or postgres://, not {DATABASE_URL.split(':')[0]}://")
 elif DATABASE_POOL:
     if DATABASES["default"]["CONN_MAX_AGE"]:
-        raise ImproperlyConfigured("DATABASE_POOL=1 needs CONN_MAX_AGE=0: the pool keeps the connections")
+        raise ImproperlyConfigured("DATABASE_POOL=1 (the default on PostgreSQL) needs CONN_MAX_AGE=0: the pool "
+                                   "keeps the connections; set DATABASE_POOL=0 to keep them with CONN_MAX_AGE")
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": envint("DATABASE_POOL_MIN", 2, minimum=0),
         "max_size": envint("DATABASE_POOL_MAX", 20, minimum=1),

@@ -69,10 +69,18 @@ def test_bad_values_are_refused_with_the_variables_name(monkeypatch):
     assert envbool("X_BOOL", False) is True
 
 
-def test_a_pool_with_kept_connections_is_refused():
-    result = _manage("check", **{**PRODUCTION, "DATABASE_POOL": "1", "CONN_MAX_AGE": "60"})
-    assert result.returncode != 0
-    assert "DATABASE_POOL=1 needs CONN_MAX_AGE=0" in result.stderr
+def test_a_pool_with_kept_connections_is_refused_and_the_message_says_how_to_keep_them():
+    for pool in ({"DATABASE_POOL": "1"}, {}):  # asked for, or the default on PostgreSQL
+        result = _manage("check", **{**PRODUCTION, **pool, "CONN_MAX_AGE": "60"})
+        assert result.returncode != 0
+        assert "needs CONN_MAX_AGE=0" in result.stderr and "set DATABASE_POOL=0" in result.stderr
+
+
+def test_postgresql_pools_connections_by_default_and_database_pool_0_turns_it_off():
+    show = "from django.conf import settings; print('pool' in settings.DATABASES['default'].get('OPTIONS', {}))"
+    assert _manage("shell", "-c", show, **PRODUCTION).stdout.strip().endswith("True")
+    assert _manage("shell", "-c", show, **{**PRODUCTION, "DATABASE_POOL": "0"}).stdout.strip().endswith("False")
+    assert _manage("shell", "-c", show, **{**PRODUCTION, "DATABASE_POOL": "0", "CONN_MAX_AGE": "60"}).returncode == 0
 
 
 def test_production_with_a_pool_passes_check_deploy():
