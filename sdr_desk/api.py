@@ -96,18 +96,8 @@ from rest_framework.views import APIView  # noqa: E402
 
 from sdr_desk.models import CallOutcome, TouchChannel  # noqa: E402
 from sdr_desk.ownership import OwnershipError, lead_claim  # noqa: E402
+from inbound.payloads import StrictSerializer  # noqa: E402
 from sdr_desk.touches import TouchInvalid, lead_next_step_set, touch_log  # noqa: E402
-
-
-class StrictFields:
-    """An unknown field is an error, not something silently dropped."""
-
-    def to_internal_value(self, data: object) -> dict:
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))  # type: ignore[attr-defined]
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-        return super().to_internal_value(data)  # type: ignore[misc]
 
 
 class ClaimOutSerializer(serializers.Serializer):
@@ -116,7 +106,7 @@ class ClaimOutSerializer(serializers.Serializer):
     state = serializers.CharField()
 
 
-class TouchInSerializer(StrictFields, serializers.Serializer):
+class TouchInSerializer(StrictSerializer):
     channel = serializers.ChoiceField(choices=TouchChannel.choices)
     outcome = serializers.ChoiceField(choices=CallOutcome.choices, required=False, allow_blank=True,
                                       help_text="required for calls; not allowed otherwise")
@@ -126,7 +116,7 @@ class TouchInSerializer(StrictFields, serializers.Serializer):
     next_step = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
 
-class NextStepInSerializer(StrictFields, serializers.Serializer):
+class NextStepInSerializer(StrictSerializer):
     at = serializers.DateTimeField(allow_null=True, help_text="ISO 8601 with a time zone; null clears the step")
     note = serializers.CharField(required=False, allow_blank=True, max_length=200)
 

@@ -12,9 +12,8 @@ for everything since the last event it saw.
 from __future__ import annotations
 
 import logging
-import zoneinfo
 from dataclasses import asdict, dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -25,13 +24,13 @@ from django.db.models import F, Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from sdr_desk.models import BoardEvent, LeadAssignment, LeadState, Rep, Team, Visibility
+from sdr_desk.business_hours import day_ends, zone_or_utc
+from sdr_desk.models import OWNED_OPEN, BoardEvent, LeadAssignment, LeadState, Rep, Team, Visibility
 
 logger = logging.getLogger(__name__)
 
 HOT, DUE, MINE, QUEUE = "hot", "due", "mine", "queue"
 SECTIONS = (HOT, DUE, MINE, QUEUE)
-OWNED_OPEN = (LeadState.ASSIGNED, LeadState.WORKING)
 QUEUE_STATES = (LeadState.OFFERED, LeadState.QUEUED, LeadState.ESCALATED, LeadState.ASSIGNED)
 CATCH_UP_LIMIT = 1000
 
@@ -50,12 +49,7 @@ class Viewer:
 
     def today_ends(self, now: datetime | None = None) -> datetime:
         """The end of the viewer's today: a next step due before it is due today (or overdue)."""
-        try:
-            zone = zoneinfo.ZoneInfo(self.time_zone)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            zone = zoneinfo.ZoneInfo("UTC")
-        local = (now or timezone.now()).astimezone(zone)
-        return datetime.combine(local.date() + timedelta(days=1), time.min, tzinfo=zone)
+        return day_ends(zone_or_utc(self.time_zone), now or timezone.now())
 
 
 @dataclass(frozen=True)
@@ -77,12 +71,24 @@ def team_group(team_id: int) -> str:
     return f"board.team.{team_id}"
 
 
+def viewer_of_rep(rep: Rep, *, managed_team_ids: frozenset[int] = frozenset()) -> Viewer:
+    """What the rep's board shows (their team's offers if it claims), in the rep's time zone."""
+    claim = frozenset({rep.team_id}) if rep.team and rep.team.visibility == Visibility.CLAIM else frozenset()
+    return Viewer(user_id=rep.user_id, claim_team_ids=claim, managed_team_ids=managed_team_ids,
+                  time_zone=rep.time_zone)
+
+
 def viewer_for(user: AbstractBaseUser) -> Viewer:
     rep = Rep.objects.filter(user=user).select_related("team").first()
-    claim = frozenset({rep.team_id}) if rep and rep.team and rep.team.visibility == Visibility.CLAIM else frozenset()
     managed = frozenset(Team.objects.filter(manager=user).values_list("pk", flat=True))
-    return Viewer(user_id=user.pk, claim_team_ids=claim, managed_team_ids=managed,
-                  time_zone=rep.time_zone if rep else "UTC")
+    if rep is None:
+        return Viewer(user_id=user.pk, claim_team_ids=frozenset(), managed_team_ids=managed)
+    return viewer_of_rep(rep, managed_team_ids=managed)
+
+
+def watched_rep(manager: AbstractBaseUser, rep_user_id: int) -> Rep | None:
+    """The rep whose board the manager may watch (a rep of a team they manage), or None."""
+    return Rep.objects.filter(user_id=rep_user_id, team__manager=manager).select_related("user", "team").first()
 
 
 def rep_viewer_for(manager: AbstractBaseUser, rep_user_id: int) -> Viewer | None:
@@ -90,11 +96,8 @@ def rep_viewer_for(manager: AbstractBaseUser, rep_user_id: int) -> Viewer | None
 
     The watched board shows what the rep sees, nothing of the manager's own queue.
     """
-    rep = Rep.objects.filter(user_id=rep_user_id, team__manager=manager).select_related("team").first()
-    if rep is None:
-        return None
-    claim = frozenset({rep.team_id}) if rep.team.visibility == Visibility.CLAIM else frozenset()
-    return Viewer(user_id=rep.user_id, claim_team_ids=claim, managed_team_ids=frozenset(), time_zone=rep.time_zone)
+    rep = watched_rep(manager, rep_user_id)
+    return viewer_of_rep(rep) if rep is not None else None
 
 
 def facts_of(assignment: LeadAssignment) -> CardFacts:

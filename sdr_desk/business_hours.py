@@ -35,8 +35,10 @@ __all__ = [
     "Calendar",
     "add_business_seconds",
     "business_seconds_between",
+    "day_ends",
     "is_open",
     "next_opening",
+    "zone_or_utc",
 ]
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # index = date.weekday()
@@ -62,6 +64,20 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
         raise ValueError(f"unknown time zone {name!r}; use an IANA name such as 'America/New_York'") from None
+
+
+def zone_or_utc(name: str) -> ZoneInfo:
+    """A stored zone name as a zone; UTC for one that is not (names are checked when saved)."""
+    try:
+        return _zone(name)
+    except ValueError:
+        return ZoneInfo("UTC")
+
+
+def day_ends(zone: ZoneInfo, moment: datetime) -> datetime:
+    """Midnight after ``moment`` in ``zone``: the end of that local day."""
+    local = moment.astimezone(zone)
+    return datetime.combine(local.date() + timedelta(days=1), time.min, tzinfo=zone)
 
 
 @dataclass(frozen=True)

@@ -227,6 +227,7 @@ class LeadState(models.TextChoices):
 
 
 ACTIVE_STATES = [LeadState.QUEUED, LeadState.OFFERED, LeadState.ASSIGNED, LeadState.ESCALATED]
+OWNED_OPEN = (LeadState.ASSIGNED, LeadState.WORKING)  # a rep has it and it is not closed
 
 
 class LeadAssignment(models.Model):

@@ -27,6 +27,7 @@ from inbound.models import Lead
 from scoring.models import REGIONS
 from sdr_desk.business_hours import Calendar, is_open
 from sdr_desk.models import (
+    OWNED_OPEN,
     AccountOwner,
     AfterHours,
     LeadAssignment,
@@ -39,8 +40,6 @@ from sdr_desk.models import (
 )
 from sdr_desk.ownership import assignment_locked, lead_owner_change
 from sdr_desk.sla import clock_start, team_calendar
-
-OPEN_OWNED_STATES = [LeadState.ASSIGNED, LeadState.WORKING]
 
 
 @dataclass(frozen=True)
@@ -179,7 +178,7 @@ class Candidate:
 
 
 def _open_hot_loads(user_ids: list[int]) -> dict[int, int]:
-    return dict(LeadAssignment.objects.filter(owner_id__in=user_ids, is_hot=True, state__in=OPEN_OWNED_STATES)
+    return dict(LeadAssignment.objects.filter(owner_id__in=user_ids, is_hot=True, state__in=OWNED_OPEN)
                 .values_list("owner_id").annotate(n=Count("pk")))
 
 
@@ -188,7 +187,7 @@ def team_candidates(team: Team) -> list[Candidate]:
 
     The hours come as text, so a team of hundreds sharing a calendar costs one JSON parse, not hundreds.
     """
-    load = (LeadAssignment.objects.filter(owner_id=OuterRef("user_id"), is_hot=True, state__in=OPEN_OWNED_STATES)
+    load = (LeadAssignment.objects.filter(owner_id=OuterRef("user_id"), is_hot=True, state__in=OWNED_OPEN)
             .order_by().values("owner_id").annotate(n=Count("pk")).values("n"))
     fields = ("pk", "user_id", "user__username", "status", "time_zone", "hours_json", "capacity", "weight",
               "routed_count", "last_routed_at", "load")
@@ -373,7 +372,7 @@ def lead_hand_on_route(lead_id: int, *, now: datetime | None = None) -> LeadAssi
         not existing["is_hot"] or existing["sla_started_at"] is None or score.hot_since > existing["sla_started_at"]))
     if not turned_hot:
         return None
-    if existing["owner_id"] and existing["state"] in OPEN_OWNED_STATES:
+    if existing["owner_id"] and existing["state"] in OWNED_OPEN:
         assignment = assignment_locked(lead_id)
         assignment.is_hot, assignment.tier = True, score.tier
         clock_start(assignment, team=assignment.team, tier=score.tier, now=score.hot_since)

@@ -46,10 +46,6 @@ def team_calendar(team: Team) -> Calendar:
     return Calendar.from_config(time_zone=team.time_zone, hours=team.business_hours, holidays=holidays)
 
 
-def rep_calendar(rep: Rep) -> Calendar:
-    return Calendar.from_config(time_zone=rep.time_zone, hours=rep.working_hours)
-
-
 def clock_start(assignment: LeadAssignment, *, team: Team | None, tier: str, now: datetime,
                 calendar: Calendar | None = None) -> None:
     """Start (or restart) the clock for ``tier`` in ``team``'s hours; no SLA for the tier: no deadline."""

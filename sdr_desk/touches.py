@@ -12,7 +12,7 @@ from django.utils import timezone
 from inbound.models import Lead
 from inbound.timeline import timeline_record
 from sdr_desk.board import board_changed
-from sdr_desk.models import CallOutcome, LeadAssignment, LeadState, Rep, Touch, TouchChannel
+from sdr_desk.models import OWNED_OPEN, CallOutcome, LeadAssignment, LeadState, Rep, Touch, TouchChannel
 from sdr_desk.ownership import NotAllowed, OwnershipError, assignment_locked
 from sdr_desk.sla import clock_stop
 
@@ -88,7 +88,7 @@ def lead_next_step_set(lead_id: int, *, rep: AbstractBaseUser, at: datetime | No
     if not Lead.objects.filter(pk=lead_id).exists():
         raise NotAllowed("No such lead.")
     assignment = assignment_locked(lead_id)
-    if assignment.owner_id != rep.pk or assignment.state not in (LeadState.ASSIGNED, LeadState.WORKING):
+    if assignment.owner_id != rep.pk or assignment.state not in OWNED_OPEN:
         raise NotAllowed("Only the lead's owner plans its next step: claim it first.")
     _next_step_apply(assignment, at=at, note=note, actor=rep, now=now)
     assignment.version += 1

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-import zoneinfo
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
@@ -16,10 +16,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from inbound import selectors
 from inbound.models import Lead
-from sdr_desk.board import OWNED_OPEN, Viewer, board_sections, latest_seq, rep_viewer_for, viewer_for
-from sdr_desk.models import BoardPreference, CallOutcome, LeadAssignment, Rep, Touch, TouchChannel
+from sdr_desk.board import board_sections, latest_seq, viewer_for, viewer_of_rep, watched_rep
+from sdr_desk.business_hours import day_ends, zone_or_utc
+from sdr_desk.models import OWNED_OPEN, BoardPreference, CallOutcome, LeadAssignment, Rep, Touch, TouchChannel
 from sdr_desk.ownership import OwnershipError, lead_claim
-from sdr_desk.touches import lead_next_step_set, touch_log
+from sdr_desk.touches import TouchInvalid, lead_next_step_set, touch_log
 
 
 @require_GET
@@ -49,13 +50,13 @@ def rep_board(request: HttpRequest, user_id: int) -> HttpResponse:
     """A rep's board as their manager watches it: live, exactly what the rep sees, from the onlooker's side."""
     if user_id == request.user.pk:
         return redirect("board")
-    viewer = rep_viewer_for(request.user, user_id)
-    if viewer is None:
+    rep = watched_rep(request.user, user_id)
+    if rep is None:
         raise Http404("No rep of a team you manage.")
-    rep = Rep.objects.select_related("user", "team").get(user_id=user_id)
     seq = latest_seq()
     return render(request, "sdr_desk/board.html", {
-        "seq": seq, "sections": board_sections(viewer, watching=True), "is_manager": False, "watched": rep,
+        "seq": seq, "sections": board_sections(viewer_of_rep(rep), watching=True), "is_manager": False,
+        "watched": rep,
         "ws_url": f"/ws/board/?rep={user_id}",
     })
 
@@ -73,8 +74,7 @@ def team_boards(manager: object) -> list[dict[str, object]]:
                                                next_step_at__lt=now + timedelta(days=2)).values_list(
         "owner_id", "next_step_at")
     due: dict[int, int] = {}
-    ends = {rep.user_id: Viewer(user_id=rep.user_id, claim_team_ids=frozenset(), managed_team_ids=frozenset(),
-                                time_zone=rep.time_zone).today_ends(now) for rep in reps}
+    ends = {rep.user_id: day_ends(zone_or_utc(rep.time_zone), now) for rep in reps}
     for owner_id, at in next_steps:
         if at < ends[owner_id]:
             due[owner_id] = due.get(owner_id, 0) + 1
@@ -109,27 +109,32 @@ def healthz(request: HttpRequest) -> JsonResponse:
 @permission_required("inbound.view_lead", raise_exception=True)
 def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The lead page: the timeline as the spine; beside it the person, the company and the score explained."""
-    lead = get_object_or_404(
-        Lead.objects.select_related("source", "account", "score", "assignment__owner", "assignment__team"), pk=pk)
-    return render(request, "sdr_desk/lead_detail.html", _lead_context(request, lead))
+    return render(request, "sdr_desk/lead_detail.html", _lead_context(request, get_object_or_404(_page_leads(), pk=pk)))
 
 
-def _viewer_zone(request: HttpRequest) -> zoneinfo.ZoneInfo:
+def _page_leads() -> QuerySet[Lead]:
+    """Leads with what the lead page shows beside them, in one query."""
+    return Lead.objects.select_related("source", "account", "score", "assignment__owner", "assignment__team")
+
+
+def _viewer_zone(request: HttpRequest) -> ZoneInfo:
     """Where the signed-in rep works: forms take local times there (UTC for users who are not reps)."""
-    name = Rep.objects.filter(user=request.user).values_list("time_zone", flat=True).first() or "UTC"
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
+    return zone_or_utc(Rep.objects.filter(user=request.user).values_list("time_zone", flat=True).first() or "UTC")
 
 
-def _local_datetime(value: str, zone: zoneinfo.ZoneInfo) -> datetime | None:
-    """A datetime-local field ("2026-12-02T10:30") in the rep's zone; None when empty; ValueError when not a time."""
-    value = value.strip()
+def _next_step_at_posted(request: HttpRequest) -> datetime | None:
+    """The form's ``next_step_at`` ("2026-12-02T10:30", the rep's local time); None when empty.
+
+    Not a time: the same field error the service gives for a bad one, so one path renders both.
+    """
+    value = request.POST.get("next_step_at", "").strip()
     if not value:
         return None
-    parsed = datetime.fromisoformat(value)
-    return parsed.replace(tzinfo=zone) if timezone.is_naive(parsed) else parsed
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise TouchInvalid({"next_step_at": ["Enter a date and time, such as 2026-12-02 10:30."]}) from None
+    return parsed.replace(tzinfo=_viewer_zone(request)) if timezone.is_naive(parsed) else parsed
 
 
 def _lead_context(request: HttpRequest, lead: Lead, **extra: object) -> dict[str, object]:
@@ -173,8 +178,7 @@ def lead_claim_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _lead_rerender(request: HttpRequest, pk: int, **extra: object) -> HttpResponse:
     """The lead page again with the form's errors beside it (400)."""
-    lead = Lead.objects.select_related("source", "account", "score", "assignment__owner",
-                                       "assignment__team").get(pk=pk)
+    lead = _page_leads().get(pk=pk)
     return render(request, "sdr_desk/lead_detail.html", _lead_context(request, lead, **extra), status=400)
 
 
@@ -185,11 +189,7 @@ def lead_next_step_view(request: HttpRequest, pk: int) -> HttpResponse:
     lead = get_object_or_404(Lead, pk=pk)
     clear = request.POST.get("clear") == "1"
     try:
-        at = None if clear else _local_datetime(request.POST.get("next_step_at", ""), _viewer_zone(request))
-    except ValueError:
-        errors = {"next_step_at": ["Enter a date and time, such as 2026-12-02 10:30."]}
-        return _lead_rerender(request, pk, next_step_errors=errors, next_step_form=request.POST)
-    try:
+        at = None if clear else _next_step_at_posted(request)
         lead_next_step_set(lead.pk, rep=request.user, at=at, note="" if clear else request.POST.get("next_step", ""))
     except OwnershipError as error:
         if error.status == 403:
@@ -206,14 +206,9 @@ def lead_next_step_view(request: HttpRequest, pk: int) -> HttpResponse:
 def lead_touch_view(request: HttpRequest, pk: int) -> HttpResponse:
     lead = get_object_or_404(Lead, pk=pk)
     try:
-        next_step_at = _local_datetime(request.POST.get("next_step_at", ""), _viewer_zone(request))
-    except ValueError:
-        errors = {"next_step_at": ["Enter a date and time, such as 2026-12-02 10:30."]}
-        return _lead_rerender(request, pk, touch_errors=errors, touch_form=request.POST)
-    try:
         touch_log(lead.pk, rep=request.user, channel=request.POST.get("channel", ""),
                   outcome=request.POST.get("outcome", ""), notes=request.POST.get("notes", ""),
-                  next_step_at=next_step_at, next_step=request.POST.get("next_step", ""))
+                  next_step_at=_next_step_at_posted(request), next_step=request.POST.get("next_step", ""))
     except OwnershipError as error:
         if error.status == 403:
             return HttpResponse(error.message, status=403)
