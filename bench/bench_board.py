@@ -72,7 +72,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -205,8 +205,8 @@ def desk_make(reps: int) -> Desk:
     from django.db import connections
 
     from inbound.models import ApiKey, Source
-    from sdr_desk.models import Rep, Team, Visibility
     from sdr_desk.roles import Role
+    from sdr_desk.routing.models import Rep, Team, Visibility
 
     team = Team.objects.create(name="Bench claim team", visibility=Visibility.CLAIM, is_default=True,
                                business_hours=ALWAYS)
@@ -533,7 +533,7 @@ def run_clients(n: int, args: argparse.Namespace, desk: Desk, servers: list[Serv
     try:
         # Warm-up: each server has imported, connected and compiled everything before anything is timed.
         for _ in range(args.warmup):
-            for attempt in range(3):
+            for _attempt in range(3):
                 t0, t1, status, data = poster.post(f"w{n}x")
                 if status == 201 and "id" in data:
                     break
@@ -630,8 +630,8 @@ def probe_fanout(n: int, args: argparse.Namespace, desk: Desk, boards: BoardsPro
     does, from this process: no HTTP, no intake, no scoring or routing."""
     from django.db import connections
 
-    from sdr_desk.board import _cards, board_message, team_group
-    from sdr_desk.models import LeadAssignment
+    from sdr_desk.board.live import _cards, board_message, team_group
+    from sdr_desk.routing.models import LeadAssignment
 
     message = board_message(1, _cards(LeadAssignment.objects.filter(lead_id=lead_id)).first())
     connections.close_all()
@@ -795,7 +795,7 @@ def main() -> int:
 
     if args.nice:
         os.nice(args.nice)  # inherited by the servers and the board clients started below
-    stamp = datetime.now(timezone.utc)
+    stamp = datetime.now(UTC)
     log_dir = Path(tempfile.mkdtemp(prefix="bench-board-"))
     servers: list[Server] = []
     database_url = database_create()

@@ -50,7 +50,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -507,7 +507,7 @@ def database_check(sent: dict[str, int], *, scored: bool) -> dict[str, Any]:
     except ImportError:
         pass
     try:  # where routing put the intake leads, if the desk routes
-        from sdr_desk.models import LeadAssignment
+        from sdr_desk.routing.models import LeadAssignment
 
         extra["intake leads by desk state"] = dict(
             LeadAssignment.objects.filter(lead__email__contains="+in").values_list("state")
@@ -587,7 +587,7 @@ def main() -> int:
         parser.error("--requests, --concurrency, --workers and --rounds must be positive, requests >= rounds")
 
     rng = random.Random(args.seed)
-    stamp = datetime.now(timezone.utc)
+    stamp = datetime.now(UTC)
     load_at_start = [round(x, 2) for x in os.getloadavg()]
     servers: list[Server] = []
     client: Client | None = None

@@ -90,7 +90,7 @@ SECRET = os.environ.get("SECRET_KEY") or "bench-only-not-secret-" + "x" * 40
 GOAL_ESCALATION_S = 30.0
 ALWAYS = {day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 DAY = 86400
-SLA_WATCH = "sdr_desk.tasks.sla_watch"
+SLA_WATCH = "sdr_desk.routing.tasks.sla_watch"
 PROBE = "bench routing: scheduler probe"
 EMAIL_ESCALATE = "escalate"
 EMAIL_SWEEP = "sweep"
@@ -109,7 +109,6 @@ def database_reset() -> None:
 
 def database_drop() -> None:
     import psycopg
-
     from django.db import connections
 
     connections.close_all()
@@ -174,7 +173,7 @@ def rules_make(rng: random.Random, teams: dict[str, Any], named_reps: list[Any],
     Every specific rule has a country/region or an industry condition, so a lead with neither
     (the escalation leads) always falls through to the last catch-all, the claim-mode Global team.
     """
-    from sdr_desk.models import RoutingRule
+    from sdr_desk.routing.models import RoutingRule
 
     rules, with_source = [], []
     for position in range(SPECIFIC_RULES):
@@ -258,7 +257,7 @@ def desk_make(n_leads: int, n_escalations: int) -> dict[str, Any]:
     from django.contrib.auth.hashers import make_password
 
     from inbound.models import Source
-    from sdr_desk.models import Rep, Team
+    from sdr_desk.routing.models import Rep, Team
 
     rng = random.Random(11)
     User = get_user_model()
@@ -288,7 +287,7 @@ def desk_make(n_leads: int, n_escalations: int) -> dict[str, Any]:
 
 def bench_decide(ids: list[int]) -> dict[str, Any]:
     from inbound.models import Lead
-    from sdr_desk.routing import facts_for, route_decide, rules_load
+    from sdr_desk.routing.engine import facts_for, route_decide, rules_load
 
     load_times = []
     for _ in range(20):
@@ -348,8 +347,8 @@ def baseline_once(pk: int) -> None:
 
 
 def bench_route(ids: list[int]) -> dict[str, Any]:
-    from sdr_desk.models import LeadAssignment, Rep
-    from sdr_desk.routing import lead_route
+    from sdr_desk.routing.engine import lead_route
+    from sdr_desk.routing.models import LeadAssignment, Rep
 
     for pk in ids[:10]:  # warm up (routed again below: a re-route costs the same queries)
         baseline_once(pk)
@@ -373,8 +372,8 @@ def queries_per_call(sample: list[int]) -> dict[str, Any]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from sdr_desk.models import RoutingRule
-    from sdr_desk.routing import lead_route
+    from sdr_desk.routing.engine import lead_route
+    from sdr_desk.routing.models import RoutingRule
 
     def capture() -> tuple[list[int], list[str]]:
         counts, first = [], []
@@ -400,8 +399,8 @@ def queries_per_call(sample: list[int]) -> dict[str, Any]:
 def time_by_rule_count(ids: list[int]) -> dict[str, Any]:
     """lead_route with 100 and with 10 active rules, alternating lead by lead (the switch is not timed):
     the queries stay the same, but every call loads and decodes all active rules again."""
-    from sdr_desk.models import RoutingRule
-    from sdr_desk.routing import lead_route, rules_load
+    from sdr_desk.routing.engine import lead_route, rules_load
+    from sdr_desk.routing.models import RoutingRule
 
     times: dict[int, list[float]] = {100: [], 10: []}
     loads: dict[int, list[float]] = {100: [], 10: []}
@@ -430,9 +429,9 @@ def time_by_rule_count(ids: list[int]) -> dict[str, Any]:
 def bench_sweep(sweep_ids: list[int], team: Any) -> dict[str, Any]:
     from django.utils import timezone
 
-    from sdr_desk.models import LeadAssignment
-    from sdr_desk.routing import lead_route
-    from sdr_desk.sla import sla_sweep
+    from sdr_desk.routing.engine import lead_route
+    from sdr_desk.routing.models import LeadAssignment
+    from sdr_desk.routing.sla import sla_sweep
 
     for pk in sweep_ids:
         lead_route(pk)
@@ -548,7 +547,7 @@ class Watcher:
             run.update(name=task.name, stopped=task.stopped, result=task.result, success=task.success)
         processing = {}
         for line in log_path.read_text(errors="replace").splitlines():
-            # "2026-11-23 20:53:04,026 INFO django-q Process-... processing <name> 'sdr_desk.tasks.sla_watch' ..."
+            # "2026-11-23 20:53:04,026 INFO django-q Process-... processing <name> 'sdr_desk.routing.tasks.sla_watch' ..."
             if f"'{SLA_WATCH}'" in line and " processing " in line:
                 name = line.split(" processing ", 1)[1].split()[0]
                 local = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
@@ -562,8 +561,8 @@ def bench_escalation(escalation_ids: list[int], team: Any, log_path: Path, *, pr
     from django.utils import timezone
 
     from inbound.models import TimelineEntry
-    from sdr_desk.models import LeadAssignment
-    from sdr_desk.routing import lead_route
+    from sdr_desk.routing.engine import lead_route
+    from sdr_desk.routing.models import LeadAssignment
 
     for pk in escalation_ids:  # routed now; their deadlines (a day away) are moved below
         lead_route(pk)
@@ -659,9 +658,10 @@ def bench_escalation(escalation_ids: list[int], team: Any, log_path: Path, *, pr
 
 
 def environment() -> dict[str, Any]:
+    from importlib.metadata import version
+
     import django
     from django.db import connection
-    from importlib.metadata import version
 
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")

@@ -54,9 +54,9 @@ STAGES = [
     ("after commit: hand-on receivers", "django/dispatch/dispatcher.py", "send_robust"),
     ("after the response: deferred hand-on", "sdr_desk/handon.py", "_run"),
     ("  scoring (lead_rescore)", "scoring/services.py", "lead_rescore"),
-    ("  routing (lead_hand_on_route)", "sdr_desk/routing.py", "lead_hand_on_route"),
-    ("    round robin under the team's rep lock", "sdr_desk/routing.py", "_round_robin_commit"),
-    ("    board push after routing commits", "sdr_desk/board.py", "board_push"),
+    ("  routing (lead_hand_on_route)", "sdr_desk/routing/engine.py", "lead_hand_on_route"),
+    ("    round robin under the team's rep lock", "sdr_desk/routing/engine.py", "_round_robin_commit"),
+    ("    board push after routing commits", "sdr_desk/board/live.py", "board_push"),
     ("response body (serializer .data)", "rest_framework/serializers.py", "data"),
     ("plain create (CreateAPIView.create)", "rest_framework/mixins.py", "create"),
 ]
@@ -110,7 +110,7 @@ def receivers_off():
 def routing_off():
     """Keep scoring, skip routing (where the desk's receiver routes after scoring), to price routing alone."""
     try:
-        from sdr_desk import receivers
+        from sdr_desk.routing import receivers
     except ImportError:
         yield False
         return

@@ -6,8 +6,18 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from inbound.models import (
-    Account, Activity, ApiKey, HostedForm, IdempotencyKey, ImportJob, Lead, RateLimitBucket, Source, Submission,
-    TimelineEntry, VisitorLink,
+    Account,
+    Activity,
+    ApiKey,
+    HostedForm,
+    IdempotencyKey,
+    ImportJob,
+    Lead,
+    RateLimitBucket,
+    Source,
+    Submission,
+    TimelineEntry,
+    VisitorLink,
 )
 from inbound.services import submissions_replay
 

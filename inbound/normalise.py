@@ -19,17 +19,7 @@ _SPACES = re.compile(r"\s+")
 
 # Mailbox providers: an address there says nothing about the company.
 FREE_MAIL_DOMAINS = frozenset(
-    """
-    gmail.com googlemail.com outlook.com hotmail.com hotmail.co.uk hotmail.fr live.com live.co.uk msn.com
-    yahoo.com yahoo.co.uk yahoo.fr yahoo.de yahoo.co.in yahoo.co.jp ymail.com rocketmail.com aol.com
-    icloud.com me.com mac.com protonmail.com proton.me pm.me gmx.com gmx.de gmx.net web.de mail.com
-    zoho.com zohomail.com yandex.com yandex.ru mail.ru inbox.ru list.ru bk.ru qq.com 163.com 126.com
-    sina.com naver.com hanmail.net daum.net rediffmail.com tutanota.com tuta.io fastmail.com hey.com
-    laposte.net orange.fr free.fr wanadoo.fr sfr.fr libero.it virgilio.it t-online.de freenet.de
-    btinternet.com sky.com comcast.net verizon.net att.net sbcglobal.net bellsouth.net cox.net
-    charter.net earthlink.net optonline.net shaw.ca rogers.com sympatico.ca bigpond.com optusnet.com.au
-    seznam.cz wp.pl o2.pl interia.pl onet.pl uol.com.br bol.com.br terra.com.br
-    """.split()
+    ["gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "hotmail.co.uk", "hotmail.fr", "live.com", "live.co.uk", "msn.com", "yahoo.com", "yahoo.co.uk", "yahoo.fr", "yahoo.de", "yahoo.co.in", "yahoo.co.jp", "ymail.com", "rocketmail.com", "aol.com", "icloud.com", "me.com", "mac.com", "protonmail.com", "proton.me", "pm.me", "gmx.com", "gmx.de", "gmx.net", "web.de", "mail.com", "zoho.com", "zohomail.com", "yandex.com", "yandex.ru", "mail.ru", "inbox.ru", "list.ru", "bk.ru", "qq.com", "163.com", "126.com", "sina.com", "naver.com", "hanmail.net", "daum.net", "rediffmail.com", "tutanota.com", "tuta.io", "fastmail.com", "hey.com", "laposte.net", "orange.fr", "free.fr", "wanadoo.fr", "sfr.fr", "libero.it", "virgilio.it", "t-online.de", "freenet.de", "btinternet.com", "sky.com", "comcast.net", "verizon.net", "att.net", "sbcglobal.net", "bellsouth.net", "cox.net", "charter.net", "earthlink.net", "optonline.net", "shaw.ca", "rogers.com", "sympatico.ca", "bigpond.com", "optusnet.com.au", "seznam.cz", "wp.pl", "o2.pl", "interia.pl", "onet.pl", "uol.com.br", "bol.com.br", "terra.com.br"]
 )
 
 # Names people write that pycountry does not know by that name.

@@ -6,8 +6,8 @@ the OpenAPI schema, so a field means the same thing wherever it arrives.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 

@@ -1,8 +1,6 @@
 from django.urls import path
 
-from inbound import views
-from inbound import views_forms
-from inbound import views_imports
+from inbound import views, views_forms, views_imports
 
 urlpatterns = [
     path("leads/", views.lead_list, name="lead-list"),

@@ -1,4 +1,4 @@
-"""Staff pages of intake: the leads list. The lead page is the desk's (sdr_desk.views.lead_detail)."""
+"""Staff pages of intake: the leads list. The lead page is the desk's (sdr_desk.board.views.lead_detail)."""
 
 from __future__ import annotations
 

@@ -3,11 +3,12 @@ from django.db.models.signals import post_migrate
 
 
 class SdrDeskConfig(AppConfig):
+    """The project: settings, roles, the schedules every app declares, and the demo commands."""
+
     name = "sdr_desk"
     verbose_name = "SDR desk"
 
     def ready(self) -> None:
-        from sdr_desk import receivers  # noqa: F401  subscribes the desk to intake
         from sdr_desk.roles import roles_sync
         from sdr_desk.schedules import schedules_sync
 

@@ -18,14 +18,14 @@ class Role:
 _READ_LEADS = ["inbound.view_lead", "inbound.view_account", "inbound.view_activity", "inbound.view_timelineentry"]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    Role.SDR: _READ_LEADS + ["inbound.change_lead", "scoring.view_leadscore", "sdr_desk.view_leadassignment"],
-    Role.AE: _READ_LEADS + ["scoring.view_leadscore", "sdr_desk.view_leadassignment"],
+    Role.SDR: _READ_LEADS + ["inbound.change_lead", "scoring.view_leadscore", "routing.view_leadassignment"],
+    Role.AE: _READ_LEADS + ["scoring.view_leadscore", "routing.view_leadassignment"],
     Role.MARKETING: _READ_LEADS + ["inbound.view_source", "inbound.view_submission", "inbound.view_hostedform",
-                                   "scoring.view_leadscore", "sdr_desk.view_leadassignment"],
+                                   "scoring.view_leadscore", "routing.view_leadassignment"],
     Role.MANAGER: _READ_LEADS + [
         "inbound.change_lead", "inbound.view_source", "inbound.view_submission", "inbound.change_submission",
-        "inbound.view_hostedform", "inbound.add_importjob", "inbound.view_importjob", "sdr_desk.view_team",
-        "sdr_desk.change_team",
+        "inbound.view_hostedform", "inbound.add_importjob", "inbound.view_importjob", "routing.view_team",
+        "routing.change_team",
         # Scoring: the rules page edits and publishes every kind of rule.
         "scoring.view_fitrule", "scoring.change_fitrule", "scoring.add_fitrule", "scoring.delete_fitrule",
         "scoring.view_intentrule", "scoring.change_intentrule", "scoring.view_scoringsettings",
@@ -33,9 +33,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "scoring.add_hotleadcriteria", "scoring.delete_hotleadcriteria", "scoring.view_rulesetversion",
         "scoring.view_rulefailure", "scoring.view_leadscore",
         # The desk: team settings and reps, routing rules and their tester, the team queue.
-        "sdr_desk.view_rep", "sdr_desk.change_rep", "sdr_desk.view_routingrule", "sdr_desk.change_routingrule",
-        "sdr_desk.add_routingrule", "sdr_desk.delete_routingrule", "sdr_desk.view_teamholiday",
-        "sdr_desk.add_teamholiday", "sdr_desk.delete_teamholiday", "sdr_desk.view_leadassignment",
+        "routing.view_rep", "routing.change_rep", "routing.view_routingrule", "routing.change_routingrule",
+        "routing.add_routingrule", "routing.delete_routingrule", "routing.view_teamholiday",
+        "routing.add_teamholiday", "routing.delete_teamholiday", "routing.view_leadassignment",
     ],
     Role.ADMIN: ["*"],
 }

@@ -1,4 +1,4 @@
-"""Periodic Django-Q work, declared here and kept in step on every migrate.
+"""Periodic Django-Q work: each app declares its own (``schedules`` on its AppConfig), kept in step on every migrate.
 
 Schedules never catch up after downtime (Q_CLUSTER catch_up=False): each task
 looks at the database's state, so one late run does the work of the missed ones.
@@ -11,13 +11,15 @@ from typing import Any
 
 from django.utils import timezone
 
-# name, function, schedule type ("I" minutes, "D" daily), minutes, daily hour (UTC)
-SCHEDULES = [
-    ("Replay failed submissions", "inbound.tasks.failed_submissions_replay", "I", 5, None),
-    ("Nightly intent decay", "scoring.tasks.scores_decay", "D", None, 3),
-    ("SLA watch", "sdr_desk.tasks.sla_watch", "I", 1, None),
-    ("Hand on missed leads", "sdr_desk.tasks.handon_sweep", "I", 1, None),
-]
+# Each entry of an AppConfig's ``schedules``: (name, function, type "I" minutes or "D" daily, minutes,
+# daily hour in UTC). A new app adds its periodic work there, not here.
+Entry = tuple[str, str, str, int | None, int | None]
+
+
+def declared_schedules() -> list[Entry]:
+    from django.apps import apps
+
+    return [entry for config in apps.get_app_configs() for entry in getattr(config, "schedules", ())]
 
 
 def _next_run(hour: int | None) -> datetime:
@@ -31,7 +33,7 @@ def _next_run(hour: int | None) -> datetime:
 def schedules_sync(**kwargs: Any) -> None:
     from django_q.models import Schedule
 
-    for name, func, schedule_type, minutes, hour in SCHEDULES:
+    for name, func, schedule_type, minutes, hour in declared_schedules():
         schedule, created = Schedule.objects.get_or_create(
             name=name,
             defaults={"func": func, "schedule_type": schedule_type, "minutes": minutes, "repeats": -1,

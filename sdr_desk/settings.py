@@ -50,7 +50,9 @@ INSTALLED_APPS = [
     "channels",
     "inbound",
     "scoring",
-    "sdr_desk",
+    "sdr_desk.routing",
+    "sdr_desk.board",
+    "sdr_desk",  # last: its post_migrate (roles, schedules) sees every app's permissions and schedules
 ]
 
 MIDDLEWARE = [
@@ -287,7 +289,7 @@ TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0, minimum=0)
 # How long a process trusts its idea of the latest rule-set version before asking again.
 SCORING_RULES_TTL_SECONDS = envint("SCORING_RULES_TTL_SECONDS", 2, minimum=0)
 # A lead is hot by its team's criteria: the desk tells scoring which apply.
-SCORING_CRITERIA_RESOLVER = "sdr_desk.routing.criteria_for_leads"
+SCORING_CRITERIA_RESOLVER = "sdr_desk.routing.engine.criteria_for_leads"
 # Likewise for routing rules.
 ROUTING_RULES_TTL_SECONDS = envint("ROUTING_RULES_TTL_SECONDS", 2, minimum=0)
 

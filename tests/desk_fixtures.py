@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from inbound.models import Activity, Lead
 from scoring.services import lead_rescore
-from sdr_desk.models import Rep, Team
 from sdr_desk.roles import Role
+from sdr_desk.routing.models import Rep, Team
 from tests.factories import LeadFactory, UserFactory
 
 ALWAYS = {day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}

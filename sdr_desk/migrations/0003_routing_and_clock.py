@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import sdr_desk.models
+import sdr_desk.routing.models
 from django.conf import settings
 from django.db import migrations, models
 
@@ -53,7 +53,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('role', models.CharField(choices=[('sdr', 'SDR'), ('ae', 'AE'), ('manager', 'Manager')], default='sdr', max_length=10)),
                 ('time_zone', models.CharField(default='UTC', max_length=64)),
-                ('working_hours', models.JSONField(default=sdr_desk.models.default_hours)),
+                ('working_hours', models.JSONField(default=sdr_desk.routing.models.default_hours)),
                 ('status', models.CharField(choices=[('available', 'Available'), ('away', 'Away'), ('offline', 'Offline')], default='available', max_length=10)),
                 ('capacity', models.PositiveIntegerField(default=5, help_text='open hot leads at once')),
                 ('weight', models.PositiveIntegerField(default=1, help_text='share of round-robin leads, relative to teammates')),
@@ -127,7 +127,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='team',
             name='business_hours',
-            field=models.JSONField(default=sdr_desk.models.default_hours, help_text='{"mon": [["09:00", "17:00"]], ...}'),
+            field=models.JSONField(default=sdr_desk.routing.models.default_hours, help_text='{"mon": [["09:00", "17:00"]], ...}'),
         ),
         migrations.AddField(
             model_name='team',

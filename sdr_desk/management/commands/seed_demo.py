@@ -56,8 +56,10 @@ from inbound.models import (
 from inbound.services import Outcome, submission_process, submission_receive
 from inbound.signals import leads_batch_processed, submission_processed
 from scoring.services import lead_rescore
-from sdr_desk import receivers
-from sdr_desk.models import (
+from sdr_desk.roles import Role
+from sdr_desk.routing import receivers
+from sdr_desk.routing.engine import eligibility, lead_hand_on_route
+from sdr_desk.routing.models import (
     CallOutcome,
     LeadAssignment,
     LeadState,
@@ -69,11 +71,9 @@ from sdr_desk.models import (
     TouchChannel,
     Visibility,
 )
-from sdr_desk.ownership import OwnershipError, assignment_locked, lead_claim, lead_owner_change, may_claim
-from sdr_desk.roles import Role
-from sdr_desk.routing import eligibility, lead_hand_on_route
-from sdr_desk.sla import sla_sweep
-from sdr_desk.touches import lead_next_step_set, touch_log
+from sdr_desk.routing.ownership import OwnershipError, assignment_locked, lead_claim, lead_owner_change, may_claim
+from sdr_desk.routing.sla import sla_sweep
+from sdr_desk.routing.touches import lead_next_step_set, touch_log
 
 DEMO_PASSWORD = "demo"
 SIGN_IN_HINT = "Sign in at http://127.0.0.1:8000/ as sdr1 / demo (or manager, marketing, ae1, admin)"
@@ -393,7 +393,7 @@ def _accounts_backdate() -> None:
 
 # --- the month on the desk --------------------------------------------------------------------------
 
-# The desk's live hand-on (sdr_desk.receivers): scored and routed on today's clock.
+# The desk's live hand-on (sdr_desk.routing.receivers): scored and routed on today's clock.
 _HAND_ON_RECEIVERS: tuple[tuple[Signal, str, Callable[..., None]], ...] = (
     (submission_processed, "sdr_desk.lead_hand_on", receivers.lead_hand_on),
     (leads_batch_processed, "sdr_desk.leads_batch_hand_on", receivers.leads_batch_hand_on),
@@ -625,7 +625,7 @@ class MonthReplay:
     lead was doing at that moment.
 
     - Each submission that lands on a lead is scored and routed as the live
-      hand-on would (``sdr_desk.receivers.lead_hand_on``), at its own time.
+      hand-on would (``sdr_desk.routing.receivers.lead_hand_on``), at its own time.
     - Each clock that starts gets a ``WorkPlan`` drawn from the seed and the
       lead's email: an unowned lead is claimed by one of the reps who may, the
       owner touches it, follows up, and later closes it.
@@ -815,7 +815,7 @@ class MonthReplay:
 
 
 def _hand_on(lead_id: int, *, converted: bool, created: bool, now: datetime | None) -> LeadAssignment | None:
-    """What the live receiver does (``sdr_desk.receivers.lead_hand_on_now``), on the given clock.
+    """What the live receiver does (``sdr_desk.routing.receivers.lead_hand_on_now``), on the given clock.
 
     A copy, because the receiver always reads the real clock; keep the two in step (or give the receiver
     a ``now``). Failures are not queued for retry here: a seed should stop loudly. Returns the assignment

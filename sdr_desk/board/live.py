@@ -1,0 +1,247 @@
+"""The live board: who sees which lead, the cards, and the events that move them.
+
+Routing's services send ``assignment_changed`` inside their transaction and the
+board's receiver calls ``board_changed`` (routing imports nothing of the board): it numbers the change
+(a ``BoardEvent`` row) and, after commit, renders the card once with the same
+template the page uses and sends it to the groups that might show it. Each
+websocket consumer then decides, from the facts in the message and what it
+knows of its user, whether to show, move or drop the card: a user never
+receives a card they may not see. Pushes are hints; a reconnecting board asks
+for everything since the last event it saw.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import F, Q, QuerySet
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from sdr_desk.board.models import BoardEvent
+from sdr_desk.routing.business_hours import day_ends, zone_or_utc
+from sdr_desk.routing.models import OWNED_OPEN, LeadAssignment, LeadState, Rep, Team, Visibility
+
+logger = logging.getLogger(__name__)
+
+HOT, DUE, MINE, QUEUE = "hot", "due", "mine", "queue"
+SECTIONS = (HOT, DUE, MINE, QUEUE)
+QUEUE_STATES = (LeadState.OFFERED, LeadState.QUEUED, LeadState.ESCALATED, LeadState.ASSIGNED)
+CATCH_UP_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class Viewer:
+    user_id: int
+    claim_team_ids: frozenset[int]
+    managed_team_ids: frozenset[int]
+    time_zone: str = "UTC"  # "due today" ends at midnight where the rep works
+
+    @property
+    def groups(self) -> list[str]:
+        teams = self.claim_team_ids | self.managed_team_ids
+        return [user_group(self.user_id)] + [team_group(t) for t in sorted(teams)]
+
+    def today_ends(self, now: datetime | None = None) -> datetime:
+        """The end of the viewer's today: a next step due before it is due today (or overdue)."""
+        return day_ends(zone_or_utc(self.time_zone), now or timezone.now())
+
+
+@dataclass(frozen=True)
+class CardFacts:
+    lead_id: int
+    team_id: int | None
+    owner_id: int | None
+    state: str
+    is_hot: bool
+    touched: bool
+    next_step_at: str | None = None  # ISO 8601, so the facts travel as JSON
+
+
+def user_group(user_id: int) -> str:
+    return f"board.user.{user_id}"
+
+
+def team_group(team_id: int) -> str:
+    return f"board.team.{team_id}"
+
+
+def viewer_of_rep(rep: Rep, *, managed_team_ids: frozenset[int] = frozenset()) -> Viewer:
+    """What the rep's board shows (their team's offers if it claims), in the rep's time zone."""
+    claim = frozenset({rep.team_id}) if rep.team and rep.team.visibility == Visibility.CLAIM else frozenset()
+    return Viewer(user_id=rep.user_id, claim_team_ids=claim, managed_team_ids=managed_team_ids,
+                  time_zone=rep.time_zone)
+
+
+def viewer_for(user: AbstractBaseUser) -> Viewer:
+    rep = Rep.objects.filter(user=user).select_related("team").first()
+    managed = frozenset(Team.objects.filter(manager=user).values_list("pk", flat=True))
+    if rep is None:
+        return Viewer(user_id=user.pk, claim_team_ids=frozenset(), managed_team_ids=managed)
+    return viewer_of_rep(rep, managed_team_ids=managed)
+
+
+def watched_rep(manager: AbstractBaseUser, rep_user_id: int) -> Rep | None:
+    """The rep whose board the manager may watch (a rep of a team they manage), or None."""
+    return Rep.objects.filter(user_id=rep_user_id, team__manager=manager).select_related("user", "team").first()
+
+
+def rep_viewer_for(manager: AbstractBaseUser, rep_user_id: int) -> Viewer | None:
+    """A rep's own board as their manager may watch it, or None when it is not theirs to watch.
+
+    The watched board shows what the rep sees, nothing of the manager's own queue.
+    """
+    rep = watched_rep(manager, rep_user_id)
+    return viewer_of_rep(rep) if rep is not None else None
+
+
+def facts_of(assignment: LeadAssignment) -> CardFacts:
+    return CardFacts(lead_id=assignment.lead_id, team_id=assignment.team_id, owner_id=assignment.owner_id,
+                     state=assignment.state, is_hot=assignment.is_hot, touched=assignment.first_touch_at is not None,
+                     next_step_at=assignment.next_step_at.isoformat() if assignment.next_step_at else None)
+
+
+def section_for(viewer: Viewer, facts: CardFacts, *, now: datetime | None = None) -> str | None:
+    """Where this user's board shows the lead, or None when they may not see it."""
+    if facts.owner_id == viewer.user_id and facts.state in OWNED_OPEN:
+        if facts.is_hot and not facts.touched:
+            return HOT
+        if facts.next_step_at and datetime.fromisoformat(facts.next_step_at) < viewer.today_ends(now):
+            return DUE
+        return MINE
+    if (facts.state == LeadState.OFFERED and facts.owner_id is None and facts.is_hot
+            and facts.team_id in viewer.claim_team_ids):
+        return HOT
+    if facts.team_id in viewer.managed_team_ids and facts.state in QUEUE_STATES and not facts.touched:
+        return QUEUE
+    return None
+
+
+def _visible_query(viewer: Viewer) -> Q:
+    query = Q(owner_id=viewer.user_id, state__in=OWNED_OPEN)
+    if viewer.claim_team_ids:
+        query |= Q(state=LeadState.OFFERED, owner__isnull=True, is_hot=True, team_id__in=viewer.claim_team_ids)
+    if viewer.managed_team_ids:
+        query |= Q(team_id__in=viewer.managed_team_ids, state__in=QUEUE_STATES, first_touch_at__isnull=True)
+    return query
+
+
+def _cards(assignments: QuerySet[LeadAssignment]) -> QuerySet[LeadAssignment]:
+    # No deadline sorts last on every database (SQLite would put NULL first).
+    return assignments.select_related("lead", "lead__score", "lead__source", "owner", "team").order_by(
+        F("sla_due_at").asc(nulls_last=True), "-lead__created_at")
+
+
+def board_sections(viewer: Viewer, *, limit: int = 200, csrf_token: str = "",
+                   watching: bool = False) -> dict[str, list[tuple[LeadAssignment, str]]]:
+    """The board's first render: each section's cards, ordered by SLA time left (one query).
+
+    "Due today" is ordered by when each next step is due. Rendered for one user, the cards carry
+    their CSRF token, so Claim works without JavaScript; ``watching`` (a manager looking at a
+    rep's board) renders every card as an onlooker sees it.
+    """
+    sections: dict[str, list[tuple[LeadAssignment, str]]] = {name: [] for name in SECTIONS}
+    now = timezone.now()
+    for assignment in _cards(LeadAssignment.objects.filter(_visible_query(viewer)))[:limit]:
+        section = section_for(viewer, facts_of(assignment), now=now)
+        if section:
+            mine = assignment.owner_id == viewer.user_id and not watching
+            sections[section].append((assignment, card_render(assignment, for_owner=mine, csrf_token=csrf_token)))
+    sections[DUE].sort(key=lambda pair: pair[0].next_step_at or now)
+    return sections
+
+
+def card_render(assignment: LeadAssignment, *, for_owner: bool, csrf_token: str = "") -> str:
+    lead = assignment.lead
+    return render_to_string("board/_card.html", {
+        "a": assignment, "lead": lead, "score": getattr(lead, "score", None), "for_owner": for_owner,
+        "csrf_token": csrf_token,
+    })
+
+
+def latest_seq() -> int:
+    return BoardEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+# --- emitting ------------------------------------------------------------------------------
+
+
+def board_changed(assignment: LeadAssignment, *, previous_team_id: int | None = None,
+                  previous_owner_id: int | None = None, notify: bool = False) -> None:
+    """Number this change and push it after commit to every board that showed or may show the lead."""
+    event = BoardEvent.objects.create(lead_id=assignment.lead_id)
+    groups = {team_group(t) for t in (assignment.team_id, previous_team_id) if t}
+    groups |= {user_group(u) for u in (assignment.owner_id, previous_owner_id) if u}
+    if not groups:
+        return  # no team and no owner, before or after: no board shows it, nothing to render or send
+    seq, lead_id = event.pk, assignment.lead_id
+    transaction.on_commit(lambda: board_push(seq, lead_id, sorted(groups), notify=notify))
+
+
+def board_message(seq: int, assignment: LeadAssignment, *, notify: bool = False) -> dict[str, Any]:
+    owner = assignment.owner
+    if owner is not None:
+        reason = f"Taken by {owner.get_full_name() or owner.get_username()}"
+    elif assignment.state == LeadState.ESCALATED:
+        reason = "Escalated to the manager queue"
+    else:
+        reason = ""
+    return {
+        "type": "board.lead",
+        "seq": seq,
+        "facts": asdict(facts_of(assignment)),
+        "html": card_render(assignment, for_owner=False),
+        "html_owner": card_render(assignment, for_owner=True) if owner is not None else "",
+        "reason": reason,
+        "notify": notify,
+    }
+
+
+def board_push(seq: int, lead_id: int, groups: list[str], *, notify: bool = False) -> None:
+    """Send after commit. Never raises: a lost push is caught up from the event log on reconnect."""
+    try:
+        assignment = _cards(LeadAssignment.objects.filter(lead_id=lead_id)).first()
+        if assignment is None:
+            return
+        message = board_message(seq, assignment, notify=notify)
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        for group in groups:
+            async_to_sync(layer.group_send)(group, message)
+    except Exception:  # noqa: BLE001 - the board catches up; intake and the desk must not fail for a push
+        logger.warning("board push for lead %s (event %s) failed; boards will catch up", lead_id, seq,
+                       exc_info=True)
+
+
+# --- catching up ---------------------------------------------------------------------------
+
+
+def board_since(viewer: Viewer, seq: int, *, watching: bool = False) -> list[dict[str, Any]]:
+    """What a reconnecting board missed: a card or a removal per lead changed since ``seq``."""
+    events = list(BoardEvent.objects.filter(id__gt=seq).order_by("id").values_list("id", "lead_id")
+                  [:CATCH_UP_LIMIT + 1])
+    if len(events) > CATCH_UP_LIMIT:
+        return [{"type": "resync", "seq": latest_seq()}]
+    last_seq: dict[int, int] = {}
+    for event_id, lead_id in events:
+        last_seq[lead_id] = event_id
+    messages = []
+    for assignment in _cards(LeadAssignment.objects.filter(lead_id__in=list(last_seq))):
+        section = section_for(viewer, facts_of(assignment))
+        seq_of = last_seq[assignment.lead_id]
+        if section:
+            mine = assignment.owner_id == viewer.user_id and not watching
+            messages.append({"type": "card", "lead": assignment.lead_id, "seq": seq_of, "section": section,
+                             "html": card_render(assignment, for_owner=mine), "notify": False})
+        else:
+            messages.append({"type": "remove", "lead": assignment.lead_id, "seq": seq_of, "reason": ""})
+    messages.sort(key=lambda m: m["seq"])
+    return messages

@@ -1,0 +1,17 @@
+"""The board listens to routing: every change of an assignment is numbered and pushed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.dispatch import receiver
+
+from sdr_desk.board.live import board_changed
+from sdr_desk.routing.models import LeadAssignment
+from sdr_desk.routing.signals import assignment_changed
+
+
+@receiver(assignment_changed, sender=LeadAssignment, dispatch_uid="board.assignment_changed")
+def assignment_changed_show(*, assignment: LeadAssignment, previous_team_id: int | None,
+                            previous_owner_id: int | None, notify: bool, **kwargs: Any) -> None:
+    board_changed(assignment, previous_team_id=previous_team_id, previous_owner_id=previous_owner_id, notify=notify)

@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class RoutingConfig(AppConfig):
+    """Teams, reps and their hours, routing rules, ownership, touches and the SLA clock."""
+
+    name = "sdr_desk.routing"
+    label = "routing"
+    verbose_name = "Routing"
+    schedules = [
+        ("SLA watch", "sdr_desk.routing.tasks.sla_watch", "I", 1, None),
+        ("Hand on missed leads", "sdr_desk.routing.tasks.handon_sweep", "I", 1, None),
+    ]
+
+    def ready(self) -> None:
+        from sdr_desk.routing import receivers  # noqa: F401  subscribes routing to intake's hand-on

@@ -1,0 +1,22 @@
+"""What routing says when a lead's assignment changes, for whoever shows leads (the board listens).
+
+Routing knows nothing of the board: it sends ``assignment_changed`` inside the
+service's transaction, so what a receiver writes (the board's numbered event
+log) commits or rolls back with the change itself, and a receiver defers its
+pushes with ``transaction.on_commit``.
+"""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+from sdr_desk.routing.models import LeadAssignment
+
+# kwargs: assignment, previous_team_id, previous_owner_id, notify (a hot lead newly in front of someone)
+assignment_changed = Signal()
+
+
+def assignment_changed_send(assignment: LeadAssignment, *, previous_team_id: int | None = None,
+                            previous_owner_id: int | None = None, notify: bool = False) -> None:
+    assignment_changed.send(sender=LeadAssignment, assignment=assignment, previous_team_id=previous_team_id,
+                            previous_owner_id=previous_owner_id, notify=notify)

@@ -1,0 +1,160 @@
+"""Logging a touch, and the next step: the one way a rep's call, email, SMS or LinkedIn message is
+recorded, and the one way a follow-up ("call back Tuesday at 10") is set on a lead."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from inbound.models import Lead
+from inbound.timeline import timeline_record
+from sdr_desk.routing.models import OWNED_OPEN, CallOutcome, LeadAssignment, LeadState, Rep, Touch, TouchChannel
+from sdr_desk.routing.ownership import NotAllowed, OwnershipError, assignment_locked
+from sdr_desk.routing.signals import assignment_changed_send
+from sdr_desk.routing.sla import clock_stop
+
+TOUCH_KIND = "touch"
+NEXT_STEP_KIND = "next_step"
+NEXT_STEP_HORIZON = timedelta(days=366)
+NEXT_STEP_GRACE = timedelta(minutes=5)  # "now" typed into a form is a few seconds old when it arrives
+
+
+class TouchInvalid(OwnershipError):
+    status = 400
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+        self.errors = errors
+
+
+def _touch_errors(channel: str, outcome: str, notes: str) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if channel not in TouchChannel.values:
+        errors["channel"] = [f"Choose one of: {', '.join(TouchChannel.values)}."]
+    if channel == TouchChannel.CALL and outcome not in CallOutcome.values:
+        errors["outcome"] = [f"A call needs an outcome: {', '.join(CallOutcome.values)}."]
+    if channel != TouchChannel.CALL and outcome:
+        errors["outcome"] = ["Only calls have an outcome."]
+    if len(notes) > 5000:
+        errors["notes"] = ["Notes are limited to 5,000 characters."]
+    return errors
+
+
+def _next_step_errors(at: datetime | None, note: str, *, now: datetime) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if at is not None:
+        if timezone.is_naive(at):
+            errors["next_step_at"] = ["Give the time with its time zone."]
+        elif at < now - NEXT_STEP_GRACE:
+            errors["next_step_at"] = ["The next step must be in the future."]
+        elif at > now + NEXT_STEP_HORIZON:
+            errors["next_step_at"] = ["The next step must be within a year."]
+    if len(note) > 200:
+        errors["next_step"] = ["Say the next step in 200 characters or fewer."]
+    if note.strip() and at is None:
+        errors["next_step_at"] = ["Say when the next step is due."]
+    return errors
+
+
+def _next_step_apply(assignment: LeadAssignment, *, at: datetime | None, note: str, actor: AbstractBaseUser,
+                     now: datetime) -> None:
+    """Set or clear the next step on a row the caller holds locked; the caller saves and pushes."""
+    note = note.strip()
+    if at is None and not assignment.next_step_at:
+        return
+    before = {"at": assignment.next_step_at.isoformat() if assignment.next_step_at else None,
+              "note": assignment.next_step}
+    assignment.next_step_at, assignment.next_step = at, note if at else ""
+    if at is None:
+        summary = "Next step cleared"
+    else:
+        summary = f"Next step: {note or 'follow up'}, due {at.astimezone(timezone.get_current_timezone()):%Y-%m-%d %H:%M %Z}"
+    timeline_record(lead=Lead(pk=assignment.lead_id), kind=NEXT_STEP_KIND, summary=summary, actor=actor,
+                    occurred_at=now, data={"before": before,
+                                           "after": {"at": at.isoformat() if at else None, "note": note}})
+
+
+@transaction.atomic
+def lead_next_step_set(lead_id: int, *, rep: AbstractBaseUser, at: datetime | None, note: str = "",
+                       now: datetime | None = None) -> LeadAssignment:
+    """Set (or, with ``at=None``, clear) the owner's next step on the lead: it is due on their board then."""
+    now = now or timezone.now()
+    errors = _next_step_errors(at, note, now=now)
+    if errors:
+        raise TouchInvalid(errors)
+    if not Lead.objects.filter(pk=lead_id).exists():
+        raise NotAllowed("No such lead.")
+    assignment = assignment_locked(lead_id)
+    if assignment.owner_id != rep.pk or assignment.state not in OWNED_OPEN:
+        raise NotAllowed("Only the lead's owner plans its next step: claim it first.")
+    _next_step_apply(assignment, at=at, note=note, actor=rep, now=now)
+    assignment.version += 1
+    assignment.updated_at = now
+    assignment.save(update_fields=["next_step_at", "next_step", "version", "updated_at"])
+    assignment_changed_send(assignment)
+    return assignment
+
+
+@transaction.atomic
+def touch_log(
+    lead_id: int,
+    *,
+    rep: AbstractBaseUser,
+    channel: str,
+    outcome: str = "",
+    notes: str = "",
+    next_step_at: datetime | None = None,
+    next_step: str = "",
+    now: datetime | None = None,
+) -> Touch:
+    """Record a touch by the lead's owner; the first one stops the speed-to-lead clock.
+
+    A touch may plan the next one (``next_step_at``, ``next_step``); a touch without it keeps
+    the next step already planned, unless that step was due by now (this touch was it).
+    """
+    now = now or timezone.now()
+    errors = _touch_errors(channel, outcome, notes) | _next_step_errors(next_step_at, next_step, now=now)
+    if errors:
+        raise TouchInvalid(errors)
+    if not Lead.objects.filter(pk=lead_id).exists():
+        raise NotAllowed("No such lead.")
+    assignment = assignment_locked(lead_id)
+    if assignment.owner_id != rep.pk:
+        raise NotAllowed("Only the lead's owner logs touches on it: claim it first.")
+    first = assignment.first_touch_at is None
+    touch = Touch.objects.create(lead_id=lead_id, rep=rep, channel=channel, outcome=outcome, notes=notes.strip(),
+                                 occurred_at=now, is_first=first)
+    if first:
+        clock_stop(assignment, at=now)
+    assignment.state = LeadState.WORKING
+    assignment.claim_expires_at = None
+    label = touch.get_channel_display() + (f": {touch.get_outcome_display().lower()}" if outcome else "")
+    summary = f"{label}{' (first touch)' if first else ''}"
+    if first and assignment.response_seconds is not None:
+        summary += f" after {_duration(assignment.response_seconds)}"
+    timeline_record(lead=Lead(pk=lead_id), kind=TOUCH_KIND, summary=summary, actor=rep, occurred_at=now,
+                    data={"touch": touch.pk, "channel": channel, "outcome": outcome, "notes": touch.notes[:500],
+                          "response_seconds": assignment.response_seconds if first else None,
+                          "response_business_seconds": assignment.response_business_seconds if first else None})
+    if next_step_at is not None:
+        _next_step_apply(assignment, at=next_step_at, note=next_step, actor=rep, now=now)
+    elif assignment.next_step_at is not None and assignment.next_step_at <= now:
+        _next_step_apply(assignment, at=None, note="", actor=rep, now=now)  # this touch was the step
+    assignment.version += 1
+    assignment.updated_at = now
+    assignment.save()
+    Rep.objects.filter(user=rep, escalation_streak__gt=0).update(escalation_streak=0)
+    assignment_changed_send(assignment)
+    return touch
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"

@@ -1,0 +1,23 @@
+"""Routing's pages (rules and their tester, teams and their settings) and its API endpoints."""
+
+from django.contrib.auth.decorators import login_not_required
+from django.urls import path
+
+from sdr_desk.routing import api
+from sdr_desk.routing import views as views_manage
+
+urlpatterns = [
+    path("routing/", views_manage.routing_page, name="routing-rules"),
+    path("teams/", views_manage.team_list, name="team-list"),
+    path("teams/<int:pk>/", views_manage.team_page, name="team-settings"),
+]
+
+# Under /api/v1/: the lead collection and detail with their assignment, and the rep's actions on a lead.
+# The API authenticates itself (keys or sessions), so the login-required middleware stands aside.
+api_urlpatterns = [
+    path("leads/", login_not_required(api.DeskLeadCollectionApi.as_view()), name="api-leads"),
+    path("leads/<int:pk>/", login_not_required(api.DeskLeadDetailApi.as_view()), name="api-lead-detail"),
+    path("leads/<int:pk>/claim/", login_not_required(api.LeadClaimApi.as_view()), name="api-lead-claim"),
+    path("leads/<int:pk>/touches/", login_not_required(api.LeadTouchApi.as_view()), name="api-lead-touches"),
+    path("leads/<int:pk>/next-step/", login_not_required(api.LeadNextStepApi.as_view()), name="api-lead-next-step"),
+]
