@@ -123,6 +123,8 @@ class LeadStatus(models.TextChoices):
     QUALIFIED = "qualified", "Qualified"
     DISQUALIFIED = "disqualified", "Disqualified"
     HANDED_OFF = "handed_off", "Handed off"
+    NURTURE = "nurture", "Nurture"
+    CLOSED = "closed", "Closed"
 
 
 class Lead(models.Model):

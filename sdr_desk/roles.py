@@ -41,9 +41,21 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 }
 
 
+def role_permissions() -> dict[str, list[str]]:
+    """This table plus what each app adds (``role_permissions`` on its AppConfig: role -> codes)."""
+    from django.apps import apps
+
+    merged = {role: list(codes) for role, codes in ROLE_PERMISSIONS.items()}
+    for config in apps.get_app_configs():
+        for role, codes in getattr(config, "role_permissions", {}).items():
+            if merged[role] != ["*"]:
+                merged[role] += [code for code in codes if code not in merged[role]]
+    return merged
+
+
 def roles_sync(**kwargs: Any) -> None:
     """Create the role groups and give each exactly its permissions (post_migrate receiver)."""
-    for role, codes in ROLE_PERMISSIONS.items():
+    for role, codes in role_permissions().items():
         group, _ = Group.objects.get_or_create(name=role)
         if codes == ["*"]:
             group.permissions.set(Permission.objects.all())

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "scoring",
     "sdr_desk.routing",
     "sdr_desk.board",
+    "sdr_desk.dispositions",
     "sdr_desk",  # last: its post_migrate (roles, schedules) sees every app's permissions and schedules
 ]
 

@@ -9,10 +9,12 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from inbound import api
 from sdr_desk import views
+from sdr_desk.dispositions.urls import api_urlpatterns as dispositions_api
 from sdr_desk.routing.urls import api_urlpatterns as routing_api
 
 api_v1 = [
     *routing_api,
+    *dispositions_api,
     path("events/", login_not_required(api.EventCollectionApi.as_view()), name="api-events"),
 ]
 
@@ -28,6 +30,7 @@ urlpatterns = [
     path("", include("sdr_desk.board.urls")),
     path("", include("inbound.urls")),
     path("", include("sdr_desk.routing.urls")),
+    path("", include("sdr_desk.dispositions.urls")),
     path("scoring/", include("scoring.urls")),
     path("healthz", views.healthz, name="healthz"),
 ]

@@ -6,7 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from sdr_desk.roles import Role
-from tests.browser_support import browser  # noqa: F401  the headless Chromium fixture of every browser test
+from tests.browser_support import browser, page  # noqa: F401  the headless Chromium fixtures of the browser tests
 from tests.factories import SourceFactory, UserFactory, api_key_for
 
 

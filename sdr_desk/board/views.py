@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
+from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.db.models import Count, Q, QuerySet
@@ -130,6 +132,12 @@ def _next_step_at_posted(request: HttpRequest) -> datetime | None:
     return parsed.replace(tzinfo=_viewer_zone(request)) if timezone.is_naive(parsed) else parsed
 
 
+@cache
+def _lead_panels() -> tuple[str, ...]:
+    """Templates other apps add to the lead page (``lead_panels`` on their AppConfig): the board imports none of them."""
+    return tuple(panel for config in apps.get_app_configs() for panel in getattr(config, "lead_panels", ()))
+
+
 def _lead_context(request: HttpRequest, lead: Lead, **extra: object) -> dict[str, object]:
     assignment = getattr(lead, "assignment", None)
     zone = _viewer_zone(request)
@@ -139,12 +147,14 @@ def _lead_context(request: HttpRequest, lead: Lead, **extra: object) -> dict[str
         "lead": lead,
         "score": getattr(lead, "score", None),
         "assignment": assignment,
-        "is_owner": bool(assignment and assignment.owner_id == request.user.pk),
+        # The owner may work the lead while it is open; a closed (dispositioned) lead offers no touch actions.
+        "is_owner": bool(assignment and assignment.owner_id == request.user.pk and assignment.state in OWNED_OPEN),
         "touches": list(Touch.objects.filter(lead=lead).select_related("rep")[:20]),
         "timeline": selectors.lead_timeline(lead),
         "activities": selectors.lead_activities(lead),
         "channels": TouchChannel.choices,
         "outcomes": CallOutcome.choices,
+        "lead_panels": _lead_panels(),
         **extra,
     }
 
@@ -169,7 +179,7 @@ def lead_claim_view(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("lead-detail", pk=lead.pk)
 
 
-def _lead_rerender(request: HttpRequest, pk: int, **extra: object) -> HttpResponse:
+def lead_rerender(request: HttpRequest, pk: int, **extra: object) -> HttpResponse:
     """The lead page again with the form's errors beside it (400)."""
     lead = _page_leads().get(pk=pk)
     return render(request, "board/lead_detail.html", _lead_context(request, lead, **extra), status=400)
@@ -188,7 +198,7 @@ def lead_next_step_view(request: HttpRequest, pk: int) -> HttpResponse:
         if error.status == 403:
             return HttpResponse(error.message, status=403)
         errors = getattr(error, "errors", {})
-        return _lead_rerender(request, pk, next_step_errors=errors, next_step_form=request.POST)
+        return lead_rerender(request, pk, next_step_errors=errors, next_step_form=request.POST)
     messages.success(request, "Next step planned: it shows under Due on your board that day." if at
                      else "Next step cleared.")
     return redirect("lead-detail", pk=lead.pk)
@@ -206,6 +216,6 @@ def lead_touch_view(request: HttpRequest, pk: int) -> HttpResponse:
         if error.status == 403:
             return HttpResponse(error.message, status=403)
         errors = getattr(error, "errors", {})
-        return _lead_rerender(request, pk, touch_errors=errors, touch_form=request.POST)
+        return lead_rerender(request, pk, touch_errors=errors, touch_form=request.POST)
     messages.success(request, "Touch logged.")
     return redirect("lead-detail", pk=lead.pk)

@@ -97,7 +97,7 @@ from rest_framework.views import APIView  # noqa: E402
 from inbound.payloads import StrictSerializer  # noqa: E402
 from sdr_desk.routing.models import CallOutcome, TouchChannel  # noqa: E402
 from sdr_desk.routing.ownership import OwnershipError, lead_claim  # noqa: E402
-from sdr_desk.routing.touches import TouchInvalid, lead_next_step_set, touch_log  # noqa: E402
+from sdr_desk.routing.touches import lead_next_step_set, touch_log  # noqa: E402
 
 
 class ClaimOutSerializer(serializers.Serializer):
@@ -138,9 +138,9 @@ class TouchOutSerializer(serializers.Serializer):
 
 
 def _ownership_error(error: OwnershipError) -> Response:
-    code = {403: "forbidden", 409: "already_claimed"}.get(error.status, "invalid")
+    code = getattr(error, "code", None) or {403: "forbidden", 409: "already_claimed"}.get(error.status, "invalid")
     body: dict = {"error": code, "detail": error.message}
-    if isinstance(error, TouchInvalid):
+    if getattr(error, "errors", None):  # field-level refusals (a touch, a disposition)
         body["fields"] = error.errors
     return Response(body, status=error.status)
 
@@ -151,7 +151,7 @@ class RepOnly:
     authentication_classes = [SessionAuthentication]
 
 
-def _lead_work(request: Request, pk: int, *, work: Callable[[dict[str, Any]], Any],
+def lead_work(request: Request, pk: int, *, work: Callable[[dict[str, Any]], Any],
                into: type[serializers.Serializer] | None = None, out: type[serializers.Serializer] | None = None,
                status_code: int = status.HTTP_200_OK) -> Response:
     """Validate the body (``into``), run the service on the lead, serialize what it returns (``out``).
@@ -179,14 +179,14 @@ class LeadClaimApi(RepOnly, APIView):
             assignment = lead_claim(pk, user=request.user)
             return {"lead": pk, "owner": request.user.get_username(), "state": assignment.state}
 
-        return _lead_work(request, pk, work=claim)
+        return lead_work(request, pk, work=claim)
 
 
 class LeadTouchApi(RepOnly, APIView):
     @extend_schema(operation_id="leads_touches_create", request=TouchInSerializer,
                    responses={201: TouchOutSerializer, 400: ERROR, 403: ERROR, 404: ERROR})
     def post(self, request: Request, pk: int) -> Response:
-        return _lead_work(request, pk, into=TouchInSerializer, out=TouchOutSerializer,
+        return lead_work(request, pk, into=TouchInSerializer, out=TouchOutSerializer,
                           status_code=status.HTTP_201_CREATED,
                           work=lambda data: touch_log(pk, rep=request.user, **data))
 
@@ -196,6 +196,6 @@ class LeadNextStepApi(RepOnly, APIView):
                    responses={200: NextStepOutSerializer, 400: ERROR, 403: ERROR, 404: ERROR})
     def post(self, request: Request, pk: int) -> Response:
         """Plan the owner's next step on the lead (it is due on their board then), or clear it."""
-        return _lead_work(request, pk, into=NextStepInSerializer, out=NextStepOutSerializer,
+        return lead_work(request, pk, into=NextStepInSerializer, out=NextStepOutSerializer,
                           work=lambda data: lead_next_step_set(pk, rep=request.user, at=data["at"],
                                                                note=data.get("note", "")))

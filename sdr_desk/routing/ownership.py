@@ -97,6 +97,7 @@ def lead_owner_change(
                     actor=actor, actor_label=actor_label or ("" if actor else "desk"), occurred_at=now,
                     data={"change": kind, "reason": reason, "before": before, "after": after})
     assignment_changed_send(assignment, previous_team_id=previous_team_id, previous_owner_id=previous_owner_id,
+                            previous_state=before["state"],
                             notify=assignment.is_hot and kind in ("offered", "assigned", "escalated", "released"))
     return assignment
 

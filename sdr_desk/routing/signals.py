@@ -12,11 +12,13 @@ from django.dispatch import Signal
 
 from sdr_desk.routing.models import LeadAssignment
 
-# kwargs: assignment, previous_team_id, previous_owner_id, notify (a hot lead newly in front of someone)
+# kwargs: assignment, previous_team_id, previous_owner_id, previous_state (None: the state did not change),
+# notify (a hot lead newly in front of someone)
 assignment_changed = Signal()
 
 
 def assignment_changed_send(assignment: LeadAssignment, *, previous_team_id: int | None = None,
-                            previous_owner_id: int | None = None, notify: bool = False) -> None:
+                            previous_owner_id: int | None = None, previous_state: str | None = None,
+                            notify: bool = False) -> None:
     assignment_changed.send(sender=LeadAssignment, assignment=assignment, previous_team_id=previous_team_id,
-                            previous_owner_id=previous_owner_id, notify=notify)
+                            previous_owner_id=previous_owner_id, previous_state=previous_state, notify=notify)

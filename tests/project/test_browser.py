@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from inbound.models import Lead
 from sdr_desk.roles import Role
 from tests.browser_support import SCREENSHOTS, needs_chromium
 from tests.factories import SourceFactory, UserFactory, api_key_for
 
 pytestmark = needs_chromium
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1360, "height": 900})
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 def sign_in(page, live_server, username: str) -> None:

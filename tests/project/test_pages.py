@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from inbound.models import Lead, LeadStatus
-from sdr_desk.roles import ROLE_PERMISSIONS, Role
+from sdr_desk.roles import Role, role_permissions
 from tests.factories import LeadFactory, SourceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +48,7 @@ class TestRoles:
             group = Group.objects.get(name=role)
             assert group.permissions.exists()
         sdr_codes = {f"{p.content_type.app_label}.{p.codename}" for p in Group.objects.get(name=Role.SDR).permissions.all()}
-        assert sdr_codes == set(ROLE_PERMISSIONS[Role.SDR])
+        assert sdr_codes == set(role_permissions()[Role.SDR])
         assert not Group.objects.get(name=Role.SDR).permissions.filter(codename="add_importjob").exists()
         assert Group.objects.get(name=Role.MANAGER).permissions.filter(codename="add_importjob").exists()
 

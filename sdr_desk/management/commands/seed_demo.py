@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -56,6 +56,7 @@ from inbound.models import (
 from inbound.services import Outcome, submission_process, submission_receive
 from inbound.signals import leads_batch_processed, submission_processed
 from scoring.services import lead_rescore
+from sdr_desk.dispositions.services import lead_disposition
 from sdr_desk.roles import Role
 from sdr_desk.routing import receivers
 from sdr_desk.routing.engine import eligibility, lead_hand_on_route
@@ -71,7 +72,7 @@ from sdr_desk.routing.models import (
     TouchChannel,
     Visibility,
 )
-from sdr_desk.routing.ownership import OwnershipError, assignment_locked, lead_claim, lead_owner_change, may_claim
+from sdr_desk.routing.ownership import OwnershipError, lead_claim, may_claim
 from sdr_desk.routing.sla import sla_sweep
 from sdr_desk.routing.touches import lead_next_step_set, touch_log
 
@@ -465,12 +466,17 @@ TOUCH_NOTES: dict[tuple[str, str], tuple[str, ...]] = {
     ),
 }
 _AE = next(user for user in DEMO_USERS if user.role == Role.AE)
-CLOSE_REASONS_CONNECTED = ((f"Qualified: discovery call booked with {_AE.first_name} {_AE.last_name} (AE)", 5),
-                           ("Not a fit yet: revisit next quarter", 2),
-                           ("Disqualified: too small for the product", 1))
-CLOSE_REASONS_UNREACHED = (("No reply after follow-ups: back to marketing nurture", 6),
-                           (f"Qualified over email: demo booked with {_AE.first_name} {_AE.last_name} (AE)", 2),
-                           ("Disqualified: no budget this year", 1))
+# How worked leads end: (disposition code, reason, note), weight. Codes are the defaults the dispositions app ships.
+_AE_NAME = f"{_AE.first_name} {_AE.last_name}"
+CLOSE_REASONS_CONNECTED = ((("qualified-meeting-set", "", f"Discovery call booked with {_AE_NAME} (AE)"), 5),
+                           (("not-ready-nurture", "Timing: next quarter or later", "Revisit next quarter"), 2),
+                           (("bad-fit", "Too small", "Too small for the product"), 1))
+CLOSE_REASONS_UNREACHED = ((("no-response", "Sequence ended without a reply",
+                             "No reply after follow-ups: back to marketing nurture"), 6),
+                           (("qualified-meeting-set", "", f"Qualified over email: demo booked with {_AE_NAME} (AE)"), 2),
+                           (("not-ready-nurture", "No budget this year", "No budget this year"), 1))
+NURTURE_DAYS = 90
+T = TypeVar("T")
 _TOPICS = {"demo_request": "the demo request", "pricing": "the pricing question", "trial_signup": "the trial",
            "webinar": "the webinar", "newsletter": "the newsletter", "contact": "the contact form"}
 
@@ -492,7 +498,7 @@ class WorkPlan:
     claimant_pick: float  # which of the reps who may claim it does, in [0, 1)
     touches: tuple[TouchPlan, ...] = ()
     close_after: timedelta | None = None  # after the last touch; None: the lead stays open
-    close_reason: str = ""
+    close_reason: tuple[str, str, str] = ("", "", "")  # disposition code, reason, note
 
 
 def work_plan(rng: random.Random, *, tier: str, owned: bool, hot: bool) -> WorkPlan:
@@ -536,7 +542,7 @@ def _touch_plan(rng: random.Random, after: timedelta, channels: tuple[tuple[str,
     return TouchPlan(after, channel, outcome, rng.choice(TOUCH_NOTES[(channel, outcome)]))
 
 
-def _weighted(rng: random.Random, options: tuple[tuple[str, int], ...]) -> str:
+def _weighted(rng: random.Random, options: tuple[tuple[T, int], ...]) -> T:
     return rng.choices([value for value, _ in options], weights=[weight for _, weight in options])[0]
 
 
@@ -794,16 +800,16 @@ class MonthReplay:
         else:
             self.counts.first_touches += 1
 
-    def _close(self, lead_id: int, clock: int, rep: AbstractBaseUser, reason: str, now: datetime) -> None:
+    def _close(self, lead_id: int, clock: int, rep: AbstractBaseUser, close: tuple[str, str, str],
+               now: datetime) -> None:
         if self._clocks[lead_id] != clock:
             return
-        with transaction.atomic():
-            assignment = assignment_locked(lead_id)
-            if assignment.owner_id != rep.pk or assignment.state != LeadState.WORKING:
-                return
-            # There is no close service yet; lead_owner_change is the one way a lead's place on the desk changes.
-            lead_owner_change(assignment, owner=rep, team=assignment.team, state=LeadState.CLOSED, kind="closed",
-                              reason=reason, actor=rep, now=now)
+        code, reason, note = close
+        state = LeadAssignment.objects.filter(lead_id=lead_id).values_list("owner_id", "state").first()
+        if state != (rep.pk, LeadState.WORKING):
+            return
+        reengage = timezone.localdate(now) + timedelta(days=NURTURE_DAYS) if code == "not-ready-nurture" else None
+        lead_disposition(lead_id, user=rep, code=code, reason=reason, note=note, reengage_on=reengage, now=now)
         self._desk_changed()
         self.counts.closed += 1
 

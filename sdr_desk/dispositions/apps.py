@@ -1,0 +1,26 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class DispositionsConfig(AppConfig):
+    """How each worked lead ends: managed disposition codes, and the one service that records one."""
+
+    name = "sdr_desk.dispositions"
+    label = "dispositions"
+    verbose_name = "Dispositions"
+    # Panels the board's lead page includes (the board imports nothing of this app).
+    lead_panels = ["dispositions/_lead_panel.html"]
+    # Added to the project's roles (sdr_desk/roles.py) on every migrate.
+    role_permissions = {
+        "SDR": ["dispositions.view_dispositioncode", "dispositions.view_disposition"],
+        "AE": ["dispositions.view_disposition"],
+        "Marketing": ["dispositions.view_disposition", "dispositions.view_dispositioncode"],
+        "Manager": ["dispositions.view_disposition", "dispositions.view_dispositioncode",
+                    "dispositions.add_dispositioncode", "dispositions.change_dispositioncode"],
+    }
+
+    def ready(self) -> None:
+        from sdr_desk.dispositions import receivers  # noqa: F401  hears routing reopen a closed lead
+        from sdr_desk.dispositions.defaults import codes_ensure
+
+        post_migrate.connect(codes_ensure, sender=self, dispatch_uid="dispositions.codes_ensure")

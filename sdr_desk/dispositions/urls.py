@@ -1,0 +1,16 @@
+"""The disposition form of the lead page, and the API endpoints (included under /api/v1/)."""
+
+from django.contrib.auth.decorators import login_not_required
+from django.urls import path
+
+from sdr_desk.dispositions import api, views
+
+urlpatterns = [
+    path("leads/<int:pk>/disposition/", views.lead_disposition_view, name="lead-disposition"),
+]
+
+api_urlpatterns = [
+    path("disposition-codes/", login_not_required(api.DispositionCodeListApi.as_view()), name="api-disposition-codes"),
+    path("leads/<int:pk>/disposition/", login_not_required(api.LeadDispositionApi.as_view()),
+         name="api-lead-disposition"),
+]
