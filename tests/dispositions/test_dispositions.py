@@ -295,3 +295,49 @@ class TestReopening:
                                   now=later + timedelta(minutes=5))
         assert second.is_current
         assert list(Disposition.objects.filter(lead=desk["lead"]).values_list("is_current", flat=True)) == [True, False]
+
+
+class TestNurture:
+    def nurtured(self, desk, days: int = 30):
+        back = timezone.localdate() + timedelta(days=days)
+        lead_disposition(desk["lead"].pk, user=desk["ann"], code="not-ready-nurture",
+                         reason="Timing: next quarter or later", reengage_on=back)
+        return back
+
+    def test_on_its_re_engage_date_a_nurtured_lead_is_routed_again_with_a_new_clock(self, desk):
+        from sdr_desk.dispositions.tasks import nurture_reengage
+
+        back = self.nurtured(desk)
+        assert nurture_reengage(today=back - timedelta(days=1)) == 0  # not yet
+        assert assignment_of(desk["lead"]).state == LeadState.CLOSED
+        assert nurture_reengage(today=back) == 1
+        assignment = assignment_of(desk["lead"])
+        assert assignment.state != LeadState.CLOSED and assignment.first_touch_at is None
+        assert Disposition.objects.get(lead=desk["lead"]).is_current is False
+        assert Lead.objects.get(pk=desk["lead"].pk).status == LeadStatus.NEW
+        entries = TimelineEntry.objects.filter(lead=desk["lead"])
+        assert entries.filter(kind="disposition", summary=f"Re-engage date {back:%Y-%m-%d} reached: back from nurture",
+                              occurred_at__lte=timezone.now()).exists()
+        assert entries.filter(kind="status", summary="Back on the desk: status Nurture → New").exists()
+
+    def test_running_it_twice_routes_the_lead_once(self, desk):
+        from sdr_desk.dispositions.tasks import nurture_reengage
+
+        back = self.nurtured(desk)
+        assert nurture_reengage(today=back) == 1
+        assert nurture_reengage(today=back) == 0
+        assert TimelineEntry.objects.filter(lead=desk["lead"], summary__contains="back from nurture").count() == 1
+
+    def test_other_codes_and_past_dispositions_never_come_back_by_date(self, desk):
+        from sdr_desk.dispositions.tasks import nurture_reengage
+
+        lead_disposition(desk["lead"].pk, user=desk["ann"], code="bad-fit", reason="Student")
+        assert nurture_reengage(today=timezone.localdate() + timedelta(days=400)) == 0
+        assert assignment_of(desk["lead"]).state == LeadState.CLOSED
+
+    def test_the_schedule_is_declared_and_kept_on_migrate(self, db):
+        from django_q.models import Schedule
+
+        schedule = Schedule.objects.get(name="Nurture re-engagement")
+        assert (schedule.func, schedule.schedule_type, schedule.minutes) == (
+            "sdr_desk.dispositions.tasks.nurture_reengage", "I", 15)
