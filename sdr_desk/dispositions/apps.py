@@ -16,7 +16,7 @@ class DispositionsConfig(AppConfig):
         "SDR": ["dispositions.view_dispositioncode", "dispositions.view_disposition"],
         "AE": ["dispositions.view_disposition"],
         "Marketing": ["dispositions.view_disposition", "dispositions.view_dispositioncode"],
-        "Manager": ["dispositions.view_disposition", "dispositions.view_dispositioncode",
+        "Manager": ["dispositions.view_disposition", "dispositions.change_disposition", "dispositions.view_dispositioncode",
                     "dispositions.add_dispositioncode", "dispositions.change_dispositioncode"],
     }
 

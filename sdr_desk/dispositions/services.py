@@ -113,3 +113,78 @@ def lead_disposition(lead_id: int, *, user: AbstractBaseUser, code: DispositionC
                           "reengage_on": reengage_on.isoformat() if reengage_on else None,
                           "before": {"status": lead.status}, "after": {"status": status}})
     return disposition
+
+
+# --- a manager's review ------------------------------------------------------------------------------
+
+
+def _managed_locked(disposition_id: int, user: AbstractBaseUser) -> tuple[Disposition, LeadAssignment]:
+    """The current disposition and its lead's assignment, both locked, when ``user`` manages the lead's team."""
+    disposition = (Disposition.objects.select_related("code").filter(pk=disposition_id).first())
+    if disposition is None:
+        raise NotAllowed("No such disposition.")
+    assignment = assignment_locked(disposition.lead_id)
+    disposition = Disposition.objects.select_for_update().select_related("code").get(pk=disposition_id)
+    team = assignment.team
+    if not (getattr(user, "is_superuser", False) or (team is not None and team.manager_id == user.pk)):
+        raise NotAllowed("Only the manager of the lead's team may change or reopen its disposition.")
+    if not disposition.is_current or assignment.state != LeadState.CLOSED:
+        raise AlreadyDispositioned("This disposition is no longer the lead's current one.")
+    return disposition, assignment
+
+
+def _why_errors(why: str) -> dict[str, list[str]]:
+    if not why:
+        return {"why": ["Say why: the rep sees it in the lead's timeline."]}
+    if len(why) > 500:
+        return {"why": ["At most 500 characters."]}
+    return {}
+
+
+@transaction.atomic
+def disposition_change(disposition_id: int, *, user: AbstractBaseUser, code: DispositionCode | str | None,
+                       reason: str = "", note: str = "", reengage_on: date | None = None, why: str = "",
+                       now: datetime | None = None) -> Disposition:
+    """A manager corrects a disposition: the old one is kept as history, the new one is current, the status follows."""
+    now = now or timezone.now()
+    old, _ = _managed_locked(disposition_id, user)
+    if isinstance(code, str):
+        code = DispositionCode.objects.filter(slug=code).first()
+    reason, note, why = reason.strip(), note.strip(), why.strip()
+    errors = {**_errors(code, reason=reason, note=note, reengage_on=reengage_on, today=timezone.localdate(now)),
+              **_why_errors(why)}
+    if errors:
+        raise DispositionInvalid(errors)
+    Disposition.objects.filter(pk=old.pk).update(is_current=False)
+    new = Disposition.objects.create(lead_id=old.lead_id, code=code, reason=reason, note=note or old.note,
+                                     reengage_on=reengage_on, rep_id=old.rep_id, team_id=old.team_id,
+                                     recorded_by=user, recorded_at=now)
+    status_before = Lead.objects.filter(pk=old.lead_id).values_list("status", flat=True).get()
+    status = LEAD_STATUS_OF[code.outcome]
+    Lead.objects.filter(pk=old.lead_id).update(status=status, updated_at=now)
+    timeline_record(lead=Lead(pk=old.lead_id), kind=DISPOSITION_KIND, actor=user, occurred_at=now,
+                    summary=f"Disposition changed: {old.code.name} → {code.name}" + (f" ({reason})" if reason else "")
+                    + f". Why: {why}",
+                    data={"disposition": new.pk, "replaces": old.pk, "code": code.slug, "why": why,
+                          "before": {"code": old.code.slug, "reason": old.reason, "status": status_before},
+                          "after": {"code": code.slug, "reason": reason, "status": status}})
+    return new
+
+
+@transaction.atomic
+def disposition_reopen(disposition_id: int, *, user: AbstractBaseUser, why: str = "",
+                       now: datetime | None = None) -> LeadAssignment:
+    """A manager reopens a dispositioned lead: back to the rep who had it, on their board, to work again."""
+    now = now or timezone.now()
+    disposition, assignment = _managed_locked(disposition_id, user)
+    why = why.strip()
+    errors = _why_errors(why)
+    if errors:
+        raise DispositionInvalid(errors)
+    timeline_record(lead=Lead(pk=disposition.lead_id), kind=DISPOSITION_KIND, actor=user, occurred_at=now,
+                    summary=f"Disposition reopened: {disposition.code.name}. Why: {why}",
+                    data={"disposition": disposition.pk, "reopened": True, "why": why})
+    state = LeadState.WORKING if assignment.first_touch_at else LeadState.ASSIGNED
+    # Through the one function that changes an owner or state; the receiver retires the disposition.
+    return lead_owner_change(assignment, owner=assignment.owner, team=assignment.team, state=state,
+                             kind="reassigned", reason=f"reopened by the manager: {why}", actor=user, now=now)

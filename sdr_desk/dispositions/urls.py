@@ -7,6 +7,9 @@ from sdr_desk.dispositions import api, views
 
 urlpatterns = [
     path("leads/<int:pk>/disposition/", views.lead_disposition_view, name="lead-disposition"),
+    path("dispositions/", views.review, name="disposition-review"),
+    path("dispositions/<int:pk>/change/", views.disposition_change_view, name="disposition-change"),
+    path("dispositions/<int:pk>/reopen/", views.disposition_reopen_view, name="disposition-reopen"),
 ]
 
 api_urlpatterns = [

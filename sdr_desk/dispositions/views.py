@@ -1,18 +1,30 @@
-"""The lead page's disposition form."""
+"""The lead page's disposition form, and the manager's review page with its change and reopen actions."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
-from django.views.decorators.http import require_POST
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
 
 from inbound.models import Lead
 from sdr_desk.board.views import lead_rerender
-from sdr_desk.dispositions.services import DispositionInvalid, lead_disposition
+from sdr_desk.dispositions.forms import ReviewFilterForm
+from sdr_desk.dispositions.models import Disposition, DispositionCode
+from sdr_desk.dispositions.selectors import dispositions_counts, dispositions_filter, dispositions_reviewable
+from sdr_desk.dispositions.services import (
+    DispositionInvalid,
+    disposition_change,
+    disposition_reopen,
+    lead_disposition,
+)
 from sdr_desk.routing.ownership import OwnershipError
 
 
@@ -41,3 +53,68 @@ def lead_disposition_view(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("lead-detail", pk=lead.pk)
     messages.success(request, f"Recorded: {disposition.code.name}. The lead has left the board.")
     return redirect("lead-detail", pk=lead.pk)
+
+
+def _back_to_review(request: HttpRequest) -> HttpResponse:
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
+                                                require_https=request.is_secure()):
+        return redirect(back)
+    return redirect("disposition-review")
+
+
+@require_GET
+@permission_required("dispositions.change_disposition", raise_exception=True)
+def review(request: HttpRequest) -> HttpResponse:
+    """The manager's page: their teams' dispositions by rep, team, code, source and date, with the touches behind each."""
+    form = ReviewFilterForm(request.GET or None, user=request.user)
+    query = dispositions_reviewable(request.user)
+    if form.is_valid():
+        query = dispositions_filter(query, form.cleaned_data)
+    page = Paginator(query, 50).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(request, "dispositions/review.html", {
+        "form": form, "page": page, "counts": dispositions_counts(query), "params": params.urlencode(),
+        "codes": DispositionCode.objects.filter(is_active=True), "next": request.get_full_path(),
+    }, status=400 if form.errors else 200)
+
+
+def _review_action(request: HttpRequest, action: Callable[[], object], done: str) -> HttpResponse:
+    try:
+        action()
+    except DispositionInvalid as error:
+        for field, errors in error.errors.items():
+            messages.error(request, f"{field.replace('_', ' ').capitalize()}: {' '.join(errors)}")
+        return _back_to_review(request)
+    except OwnershipError as error:
+        if error.status == 403:
+            raise PermissionDenied(error.message) from error
+        messages.error(request, error.message)
+        return _back_to_review(request)
+    messages.success(request, done)
+    return _back_to_review(request)
+
+
+@require_POST
+@permission_required("dispositions.change_disposition", raise_exception=True)
+def disposition_change_view(request: HttpRequest, pk: int) -> HttpResponse:
+    get_object_or_404(Disposition, pk=pk)
+    raw_date = request.POST.get("reengage_on", "").strip()
+    try:
+        reengage_on = date.fromisoformat(raw_date) if raw_date else None
+    except ValueError:
+        messages.error(request, "Re-engage on: give a date as YYYY-MM-DD.")
+        return _back_to_review(request)
+    return _review_action(request, lambda: disposition_change(
+        pk, user=request.user, code=request.POST.get("code", ""), reason=request.POST.get("reason", ""),
+        note=request.POST.get("note", ""), reengage_on=reengage_on, why=request.POST.get("why", "")),
+        "Disposition changed; the old one is kept in the lead's history.")
+
+
+@require_POST
+@permission_required("dispositions.change_disposition", raise_exception=True)
+def disposition_reopen_view(request: HttpRequest, pk: int) -> HttpResponse:
+    get_object_or_404(Disposition, pk=pk)
+    return _review_action(request, lambda: disposition_reopen(pk, user=request.user, why=request.POST.get("why", "")),
+                          "Reopened: the lead is back on its rep's board.")

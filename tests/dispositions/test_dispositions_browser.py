@@ -52,3 +52,36 @@ def test_a_rep_records_a_nurture_disposition_from_the_lead_page(page, live_serve
     disposition = Disposition.objects.get(lead=lead)
     assert (disposition.code.slug, disposition.reengage_on) == ("not-ready-nurture", back)
     assert Lead.objects.get(pk=lead.pk).status == "nurture"
+
+
+def test_a_manager_reviews_a_disposition_and_reopens_it(page, live_server, transactional_db):
+    from sdr_desk.dispositions.services import lead_disposition
+    from sdr_desk.roles import Role
+    from tests.factories import UserFactory
+
+    boss = UserFactory(username="boss", first_name="Priya", roles=[Role.MANAGER])
+    team = team_make("Inbound", visibility="claim", manager=boss)
+    ann = rep_make("ann", team)
+    for name, code, reason in (("Ada", "bad-fit", "Too small"), ("Grace", "no-response", ""),
+                               ("Linus", "qualified-meeting-set", "")):
+        lead = hot_lead(first_name=name, last_name="Example", company=f"{name} Co")
+        lead_route(lead.pk)
+        lead_claim(lead.pk, user=ann)
+        touch_log(lead.pk, rep=ann, channel="call", outcome="no_answer")
+        lead_disposition(lead.pk, user=ann, code=code, reason=reason)
+
+    page.goto(f"{live_server.url}/accounts/login/?next=/dispositions/")
+    page.fill("#id_username", "boss")
+    page.fill("#id_password", "pw")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/dispositions/")
+    assert page.locator(".review-table tbody tr").count() == 3
+    row = page.locator(".review-table tbody tr", has_text="Grace Example")
+    row.locator("summary").click()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "disposition-review.png"), full_page=True)
+    row.locator("input[name=why][aria-label='Why reopen']").fill("She called back asking for pricing")
+    row.locator("button", has_text="Reopen").click()
+    page.wait_for_selector("text=Reopened: the lead is back on its rep's board.")
+    assert "history: changed or reopened" in page.locator(".review-table tbody tr", has_text="Grace").inner_text()
+    assert Disposition.objects.filter(is_current=True).count() == 2
