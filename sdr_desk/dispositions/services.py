@@ -11,7 +11,7 @@ from django.utils import timezone
 from inbound.models import Lead
 from inbound.timeline import timeline_record
 from sdr_desk.dispositions.models import LEAD_STATUS_OF, Disposition, DispositionCode
-from sdr_desk.routing.models import LeadAssignment, LeadState
+from sdr_desk.routing.models import LeadAssignment, LeadState, Rep, RepRole
 from sdr_desk.routing.ownership import NotAllowed, OwnershipError, assignment_locked, lead_owner_change
 from sdr_desk.routing.sla import clock_stop
 
@@ -39,6 +39,14 @@ def may_disposition(user: AbstractBaseUser, assignment: LeadAssignment) -> bool:
     if assignment.owner_id is not None and assignment.owner_id == user.pk:
         return True
     return assignment.team is not None and assignment.team.manager_id == user.pk
+
+
+def may_see_dispositions(user: AbstractBaseUser, assignment: LeadAssignment | None) -> bool:
+    """Everyone who may open the lead, except an SDR of another team (marketing and AEs see every outcome)."""
+    sdr_teams = list(Rep.objects.filter(user_id=user.pk, role=RepRole.SDR).values_list("team_id", flat=True))
+    if not sdr_teams:
+        return True
+    return assignment is not None and assignment.team_id is not None and assignment.team_id in sdr_teams
 
 
 def _errors(code: DispositionCode | None, *, reason: str, note: str, reengage_on: date | None,

@@ -7,7 +7,7 @@ from typing import Any
 from django import template
 
 from sdr_desk.dispositions.models import Disposition, DispositionCode
-from sdr_desk.dispositions.services import may_disposition
+from sdr_desk.dispositions.services import may_disposition, may_see_dispositions
 from sdr_desk.routing.models import LeadState
 
 register = template.Library()
@@ -16,8 +16,10 @@ register = template.Library()
 @register.inclusion_tag("dispositions/_disposition.html", takes_context=True)
 def disposition_panel(context: template.Context) -> dict[str, Any]:
     lead, assignment, request = context["lead"], context.get("assignment"), context["request"]
-    current = (Disposition.objects.filter(lead=lead, is_current=True).select_related("code", "recorded_by")
-               .first())
+    current = None
+    if may_see_dispositions(request.user, assignment):
+        current = (Disposition.objects.filter(lead=lead, is_current=True).select_related("code", "recorded_by")
+                   .first())
     may = bool(assignment and assignment.state != LeadState.CLOSED and may_disposition(request.user, assignment))
     return {
         "lead": lead,
