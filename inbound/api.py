@@ -131,9 +131,9 @@ class LeadFilterSerializer(serializers.Serializer):
     created_before = serializers.DateTimeField(required=False)
 
 
-def leads_visible_to(user: Any, *, related: tuple[str, ...] = ()) -> QuerySet[Lead]:
+def leads_visible_to(user: Any, *, related: tuple[str, ...] = (), prefetch: tuple[Any, ...] = ()) -> QuerySet[Lead]:
     """A key sees the leads its source sent; staff need the view permission."""
-    leads = Lead.objects.select_related("source", "account", *related)
+    leads = Lead.objects.select_related("source", "account", *related).prefetch_related(*prefetch)
     if isinstance(user, ApiKeyUser):
         return leads.filter(Exists(Submission.objects.filter(lead=OuterRef("pk"), source=user.source)))
     if user.has_perm("inbound.view_lead"):
@@ -146,6 +146,10 @@ class LeadOutputMixin:
 
     output_serializer: type[serializers.Serializer] = LeadOutSerializer
     output_related: tuple[str, ...] = ()
+
+    def output_prefetch(self) -> tuple[Any, ...]:
+        """``prefetch_related`` lookups the richer representation reads (fresh ``Prefetch`` objects per request)."""
+        return ()
 
 
 class LeadCollectionApi(LeadOutputMixin, APIView):
@@ -184,7 +188,7 @@ class LeadCollectionApi(LeadOutputMixin, APIView):
         responses={200: LeadOutSerializer(many=True), 400: ERROR, 403: ERROR},
     )
     def get(self, request: Request) -> Response:
-        leads = leads_visible_to(request.user, related=self.output_related)
+        leads = leads_visible_to(request.user, related=self.output_related, prefetch=self.output_prefetch())
         filters = LeadFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         query = filters.validated_data
@@ -207,7 +211,8 @@ class LeadCollectionApi(LeadOutputMixin, APIView):
 class LeadDetailApi(LeadOutputMixin, APIView):
     @extend_schema(operation_id="leads_retrieve", responses={200: LeadOutSerializer, 403: ERROR, 404: ERROR})
     def get(self, request: Request, pk: int) -> Response:
-        lead = get_object_or_404(leads_visible_to(request.user, related=self.output_related), pk=pk)
+        lead = get_object_or_404(leads_visible_to(request.user, related=self.output_related,
+                                                  prefetch=self.output_prefetch()), pk=pk)
         return Response(self.output_serializer(lead).data)
 
 

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from typing import Any
+
+from django.db.models import Prefetch
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from inbound.api import ERROR
+from inbound.api import ERROR, LeadFilterSerializer
+from inbound.models import Lead
 from inbound.payloads import StrictSerializer
 from sdr_desk.dispositions.models import Disposition, DispositionCode
 from sdr_desk.dispositions.services import lead_disposition
-from sdr_desk.routing.api import RepOnly, lead_work
+from sdr_desk.routing.api import DeskLeadCollectionApi, DeskLeadDetailApi, DeskLeadSerializer, RepOnly, lead_work
 
 
 class DispositionCodeOutSerializer(serializers.ModelSerializer):
@@ -59,3 +63,60 @@ class LeadDispositionApi(RepOnly, APIView):
         return lead_work(request, pk, into=DispositionInSerializer, out=DispositionOutSerializer,
                          status_code=status.HTTP_201_CREATED,
                          work=lambda data: lead_disposition(pk, user=request.user, **data))
+
+
+# --- the lead as the API shows it, with its current disposition -------------------------------------------
+
+
+class CurrentDispositionSerializer(serializers.Serializer):
+    code = serializers.CharField(source="code.slug")
+    name = serializers.CharField(source="code.name")
+    outcome = serializers.CharField(source="code.outcome")
+    reason = serializers.CharField()
+    reengage_on = serializers.DateField(allow_null=True)
+    recorded_at = serializers.DateTimeField()
+
+
+class DispositionLeadSerializer(DeskLeadSerializer):
+    """Routing's lead plus ``disposition`` (null while the lead is open) and ``disposition_reason``."""
+
+    disposition = serializers.SerializerMethodField()
+    disposition_reason = serializers.SerializerMethodField()
+
+    class Meta(DeskLeadSerializer.Meta):
+        fields = [*DeskLeadSerializer.Meta.fields, "disposition", "disposition_reason"]
+        read_only_fields = fields
+
+    @staticmethod
+    def _current(lead: Lead) -> Disposition | None:
+        current = getattr(lead, "current_dispositions", None)
+        return current[0] if current else None
+
+    @extend_schema_field(CurrentDispositionSerializer(allow_null=True))
+    def get_disposition(self, lead: Lead) -> dict[str, Any] | None:
+        current = self._current(lead)
+        return CurrentDispositionSerializer(current).data if current else None
+
+    def get_disposition_reason(self, lead: Lead) -> str | None:
+        current = self._current(lead)
+        return current.reason if current else None
+
+
+class WithDisposition:
+    output_serializer = DispositionLeadSerializer
+
+    def output_prefetch(self) -> tuple[Any, ...]:
+        return (Prefetch("dispositions", queryset=Disposition.objects.filter(is_current=True).select_related("code"),
+                         to_attr="current_dispositions"),)
+
+
+@extend_schema_view(get=extend_schema(operation_id="leads_list", parameters=[LeadFilterSerializer],
+                                      responses={200: DispositionLeadSerializer(many=True), 400: ERROR, 403: ERROR}))
+class LeadCollectionApi(WithDisposition, DeskLeadCollectionApi):
+    pass
+
+
+@extend_schema_view(get=extend_schema(operation_id="leads_retrieve",
+                                      responses={200: DispositionLeadSerializer, 403: ERROR, 404: ERROR}))
+class LeadDetailApi(WithDisposition, DeskLeadDetailApi):
+    pass

@@ -12,11 +12,10 @@ urlpatterns = [
     path("teams/<int:pk>/", views_manage.team_page, name="team-settings"),
 ]
 
-# Under /api/v1/: the lead collection and detail with their assignment, and the rep's actions on a lead.
+# Under /api/v1/: the rep's actions on a lead. The lead collection and detail (routing's DeskLead*Api) are
+# mounted by the project from the app that enriches them last (see sdr_desk/urls.py).
 # The API authenticates itself (keys or sessions), so the login-required middleware stands aside.
 api_urlpatterns = [
-    path("leads/", login_not_required(api.DeskLeadCollectionApi.as_view()), name="api-leads"),
-    path("leads/<int:pk>/", login_not_required(api.DeskLeadDetailApi.as_view()), name="api-lead-detail"),
     path("leads/<int:pk>/claim/", login_not_required(api.LeadClaimApi.as_view()), name="api-lead-claim"),
     path("leads/<int:pk>/touches/", login_not_required(api.LeadTouchApi.as_view()), name="api-lead-touches"),
     path("leads/<int:pk>/next-step/", login_not_required(api.LeadNextStepApi.as_view()), name="api-lead-next-step"),

@@ -193,6 +193,23 @@ class TestApi:
         lead = self.client_for(desk["ann"]).get(reverse("api-lead-detail", args=[desk["lead"].pk])).json()
         assert lead["status"] == "disqualified"
 
+    def test_the_lead_shows_its_current_disposition_in_detail_and_list(self, desk):
+        client = self.client_for(desk["ann"])
+        detail = reverse("api-lead-detail", args=[desk["lead"].pk])
+        assert client.get(detail).json()["disposition"] is None
+        lead_disposition(desk["lead"].pk, user=desk["ann"], code="bad-fit", reason="Competitor")
+        body = client.get(detail).json()
+        assert body["disposition"]["code"] == "bad-fit" and body["disposition"]["outcome"] == "disqualified"
+        assert body["disposition_reason"] == "Competitor"
+        listed = client.get(reverse("api-leads")).json()["results"]
+        assert next(r for r in listed if r["id"] == desk["lead"].pk)["disposition_reason"] == "Competitor"
+
+    def test_the_schema_describes_the_disposition_fields(self, desk):
+        schema = self.client_for(desk["ann"]).get("/api/schema/?format=json").json()
+        lead_fields = schema["components"]["schemas"]["DispositionLead"]["properties"]
+        assert {"disposition", "disposition_reason", "owner", "score"} <= set(lead_fields)
+        assert "/api/v1/leads/{id}/disposition/" in schema["paths"]
+
     def test_field_errors_come_back_as_400(self, desk):
         url = reverse("api-lead-disposition", args=[desk["lead"].pk])
         response = self.client_for(desk["ann"]).post(url, {"code": "not-ready-nurture",
