@@ -31,7 +31,7 @@ import os
 import statistics
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -98,11 +98,14 @@ def summary(seconds: list[float]) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--leads", type=int, default=1000, help="service calls (as many HTTP calls and baselines)")
+    parser.add_argument("--review", type=int, default=100_000, help="dispositions behind the review page (0: skip)")
     args = parser.parse_args()
     database("reset")
     django_setup()
     try:
         run(args.leads)
+        if args.review:
+            review(args.review)
     finally:
         from django.db import connections
 
@@ -168,6 +171,60 @@ def run(n: int) -> None:
     out = RESULTS_DIR / f"dispositions-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     out.write_text(json.dumps(results, indent=2))
     print(f"results: {out.relative_to(ROOT)}")
+
+
+def review(n: int, *, rounds: int = 30) -> None:
+    """The manager's review page over ``n`` dispositions of their team, beside a plain 50-row read."""
+    from django.contrib.auth.models import Group, User
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from inbound.models import Lead
+    from sdr_desk.dispositions.models import Disposition, DispositionCode
+    from sdr_desk.routing.models import Rep, Team
+
+    started = time.perf_counter()
+    boss = User.objects.create_user("bench-boss", password="pw")
+    boss.groups.add(Group.objects.get(name="Manager"))
+    team = Team.objects.create(name="Reviewed", visibility="owned", business_hours=ALWAYS, manager=boss)
+    reps = [User.objects.create_user(f"bench-sdr{i}", password="pw") for i in range(10)]
+    Rep.objects.bulk_create([Rep(user=rep, team=team, working_hours=ALWAYS) for rep in reps])
+    codes = list(DispositionCode.objects.all())
+    now = timezone.now()
+    batch = 10_000
+    for start in range(0, n, batch):
+        leads = Lead.objects.bulk_create([Lead(email=f"r{i}@review{i % 500}.example") for i in range(start, min(n, start + batch))])
+        Disposition.objects.bulk_create([
+            Disposition(lead=lead, code=codes[i % len(codes)], reason="", rep=reps[i % 10], team=team,
+                        recorded_by=reps[i % 10], recorded_at=now - timedelta(minutes=i))
+            for i, lead in enumerate(leads, start=start)])
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    setup_s = time.perf_counter() - started
+
+    client = Client()
+    client.force_login(boss)
+    client.get("/dispositions/")  # warm: templates, permissions
+    page, plain = [], []
+    for _ in range(rounds):
+        t = time.perf_counter()
+        response = client.get("/dispositions/")
+        page.append(time.perf_counter() - t)
+        assert response.status_code == 200
+        t = time.perf_counter()
+        list(Disposition.objects.filter(team__manager=boss).order_by("-recorded_at", "-id")[:50])
+        plain.append(time.perf_counter() - t)
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/dispositions/?current=on")
+    p, b = summary(page), summary(plain)
+    print(f"\nreview page over {n:,} dispositions (setup {setup_s:.0f} s), {rounds} requests:")
+    print(f"  GET /dispositions/   p50 {p['p50_ms']:.1f} ms, p99 {p['p99_ms']:.1f} ms ({p['p50_ms'] / b['p50_ms']:.1f}x)")
+    print(f"  baseline 50-row read p50 {b['p50_ms']:.1f} ms; {len(queries)} queries per page")
+    for q in queries:
+        if "dispositions_disposition" in q["sql"]:
+            print(f"    {float(q['time']) * 1000:7.1f} ms  {q['sql'][:110]}")
 
 
 if __name__ == "__main__":

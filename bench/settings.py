@@ -13,3 +13,6 @@ ROOT_URLCONF = "bench.urls"
 # The bench talks plain HTTP on the loopback: no redirect to https, no HSTS.
 SECURE_SSL_REDIRECT = False
 SECURE_HSTS_SECONDS = 0
+
+# Pages rendered in-process (the review page) name static files; no collectstatic manifest here.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
