@@ -172,11 +172,18 @@ def lead_claim_view(request: HttpRequest, pk: int) -> HttpResponse:
         if error.status == 403:
             return HttpResponse(error.message, status=403)
         messages.error(request, error.message)
-        back = request.POST.get("next", "")
-        if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
-                                                    require_https=request.is_secure()):
+        back = posted_next(request)
+        if back:
             return redirect(back)
     return redirect("lead-detail", pk=lead.pk)
+
+
+def posted_next(request: HttpRequest) -> str:
+    """The form's ``next`` when it stays on this site, else ""."""
+    back = request.POST.get("next", "")
+    safe = back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
+                                                    require_https=request.is_secure())
+    return back if safe else ""
 
 
 def lead_rerender(request: HttpRequest, pk: int, **extra: object) -> HttpResponse:

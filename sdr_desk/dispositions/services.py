@@ -12,21 +12,21 @@ from inbound.models import Lead
 from inbound.timeline import timeline_record
 from sdr_desk.dispositions.models import LEAD_STATUS_OF, Disposition, DispositionCode
 from sdr_desk.routing.models import LeadAssignment, LeadState, Rep, RepRole
-from sdr_desk.routing.ownership import NotAllowed, OwnershipError, assignment_locked, lead_owner_change
+from sdr_desk.routing.ownership import (
+    FieldsInvalid,
+    NotAllowed,
+    OwnershipError,
+    assignment_locked,
+    lead_owner_change,
+)
 from sdr_desk.routing.sla import clock_stop
 
 DISPOSITION_KIND = "disposition"
 REENGAGE_MAX_DAYS = 366
 
 
-class DispositionInvalid(OwnershipError):
-    """Field-level refusals; nothing was changed."""
-
-    status = 400
-
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
-        self.errors = errors
+class DispositionInvalid(FieldsInvalid):
+    pass
 
 
 class AlreadyDispositioned(OwnershipError):
@@ -86,7 +86,8 @@ def lead_disposition(lead_id: int, *, user: AbstractBaseUser, code: DispositionC
     takes none (400, by field).
     """
     now = now or timezone.now()
-    if not Lead.objects.filter(pk=lead_id).exists():
+    status_before = Lead.objects.filter(pk=lead_id).values_list("status", flat=True).first()
+    if status_before is None:
         raise NotAllowed("No such lead.")
     assignment = assignment_locked(lead_id)
     if not may_disposition(user, assignment):
@@ -101,7 +102,6 @@ def lead_disposition(lead_id: int, *, user: AbstractBaseUser, code: DispositionC
     if errors:
         raise DispositionInvalid(errors)
 
-    lead = Lead.objects.only("status").get(pk=lead_id)
     clock_stop(assignment, at=now)  # a lead closed before any touch still stops its clock
     assignment.next_step_at, assignment.next_step = None, ""
     owner, team = assignment.owner, assignment.team
@@ -119,7 +119,7 @@ def lead_disposition(lead_id: int, *, user: AbstractBaseUser, code: DispositionC
                     data={"disposition": disposition.pk, "code": code.slug, "outcome": code.outcome,
                           "reason": reason, "note": note,
                           "reengage_on": reengage_on.isoformat() if reengage_on else None,
-                          "before": {"status": lead.status}, "after": {"status": status}})
+                          "before": {"status": status_before}, "after": {"status": status}})
     return disposition
 
 
@@ -128,10 +128,10 @@ def lead_disposition(lead_id: int, *, user: AbstractBaseUser, code: DispositionC
 
 def _managed_locked(disposition_id: int, user: AbstractBaseUser) -> tuple[Disposition, LeadAssignment]:
     """The current disposition and its lead's assignment, both locked, when ``user`` manages the lead's team."""
-    disposition = (Disposition.objects.select_related("code").filter(pk=disposition_id).first())
-    if disposition is None:
+    lead_id = Disposition.objects.filter(pk=disposition_id).values_list("lead_id", flat=True).first()
+    if lead_id is None:
         raise NotAllowed("No such disposition.")
-    assignment = assignment_locked(disposition.lead_id)
+    assignment = assignment_locked(lead_id)  # the assignment first, as every desk service locks
     disposition = Disposition.objects.select_for_update().select_related("code").get(pk=disposition_id)
     team = assignment.team
     if not (getattr(user, "is_superuser", False) or (team is not None and team.manager_id == user.pk)):

@@ -11,11 +11,10 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from inbound.models import Lead
-from sdr_desk.board.views import lead_rerender
+from sdr_desk.board.views import lead_rerender, posted_next
 from sdr_desk.dispositions.forms import ReviewFilterForm
 from sdr_desk.dispositions.models import Disposition, DispositionCode
 from sdr_desk.dispositions.selectors import dispositions_counts, dispositions_filter, dispositions_reviewable
@@ -33,17 +32,10 @@ from sdr_desk.routing.ownership import OwnershipError
 def lead_disposition_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Record the disposition from the lead page; errors by field beside the form, changing nothing."""
     lead = get_object_or_404(Lead, pk=pk)
-    reengage_on: date | None = None
-    raw_date = request.POST.get("reengage_on", "").strip()
-    try:
-        reengage_on = date.fromisoformat(raw_date) if raw_date else None
-    except ValueError:
-        return lead_rerender(request, pk, disposition_errors={"reengage_on": ["Give a date as YYYY-MM-DD."]},
-                             disposition_form=request.POST)
     try:
         disposition = lead_disposition(lead.pk, user=request.user, code=request.POST.get("code", ""),
                                        reason=request.POST.get("reason", ""), note=request.POST.get("note", ""),
-                                       reengage_on=reengage_on)
+                                       reengage_on=_reengage_posted(request))
     except DispositionInvalid as error:
         return lead_rerender(request, pk, disposition_errors=error.errors, disposition_form=request.POST)
     except OwnershipError as error:
@@ -56,11 +48,16 @@ def lead_disposition_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _back_to_review(request: HttpRequest) -> HttpResponse:
-    back = request.POST.get("next", "")
-    if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
-                                                require_https=request.is_secure()):
-        return redirect(back)
-    return redirect("disposition-review")
+    return redirect(posted_next(request) or "disposition-review")
+
+
+def _reengage_posted(request: HttpRequest) -> date | None:
+    """The form's re-engage date; a malformed one is a field error like the service's own."""
+    raw = request.POST.get("reengage_on", "").strip()
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        raise DispositionInvalid({"reengage_on": ["Give a date as YYYY-MM-DD."]}) from None
 
 
 @require_GET
@@ -100,15 +97,9 @@ def _review_action(request: HttpRequest, action: Callable[[], object], done: str
 @permission_required("dispositions.change_disposition", raise_exception=True)
 def disposition_change_view(request: HttpRequest, pk: int) -> HttpResponse:
     get_object_or_404(Disposition, pk=pk)
-    raw_date = request.POST.get("reengage_on", "").strip()
-    try:
-        reengage_on = date.fromisoformat(raw_date) if raw_date else None
-    except ValueError:
-        messages.error(request, "Re-engage on: give a date as YYYY-MM-DD.")
-        return _back_to_review(request)
     return _review_action(request, lambda: disposition_change(
         pk, user=request.user, code=request.POST.get("code", ""), reason=request.POST.get("reason", ""),
-        note=request.POST.get("note", ""), reengage_on=reengage_on, why=request.POST.get("why", "")),
+        note=request.POST.get("note", ""), reengage_on=_reengage_posted(request), why=request.POST.get("why", "")),
         "Disposition changed; the old one is kept in the lead's history.")
 
 

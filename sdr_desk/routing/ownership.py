@@ -40,6 +40,16 @@ class AlreadyClaimed(OwnershipError):
     status = 409
 
 
+class FieldsInvalid(OwnershipError):
+    """Field-level refusals of a desk service (a touch, a next step, a disposition); nothing was changed."""
+
+    status = 400
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+        self.errors = errors
+
+
 def assignment_locked(lead_id: int) -> LeadAssignment:
     """The lead's assignment row, created if missing, locked until the transaction ends."""
     LeadAssignment.objects.bulk_create([LeadAssignment(lead_id=lead_id)], ignore_conflicts=True)

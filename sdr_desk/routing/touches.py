@@ -12,7 +12,7 @@ from django.utils import timezone
 from inbound.models import Lead
 from inbound.timeline import timeline_record
 from sdr_desk.routing.models import OWNED_OPEN, CallOutcome, LeadAssignment, LeadState, Rep, Touch, TouchChannel
-from sdr_desk.routing.ownership import NotAllowed, OwnershipError, assignment_locked
+from sdr_desk.routing.ownership import FieldsInvalid, NotAllowed, assignment_locked
 from sdr_desk.routing.signals import assignment_changed_send
 from sdr_desk.routing.sla import clock_stop
 
@@ -22,12 +22,8 @@ NEXT_STEP_HORIZON = timedelta(days=366)
 NEXT_STEP_GRACE = timedelta(minutes=5)  # "now" typed into a form is a few seconds old when it arrives
 
 
-class TouchInvalid(OwnershipError):
-    status = 400
-
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
-        self.errors = errors
+class TouchInvalid(FieldsInvalid):
+    pass
 
 
 def _touch_errors(channel: str, outcome: str, notes: str) -> dict[str, list[str]]:
