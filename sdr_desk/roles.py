@@ -36,6 +36,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "routing.view_rep", "routing.change_rep", "routing.view_routingrule", "routing.change_routingrule",
         "routing.add_routingrule", "routing.delete_routingrule", "routing.view_teamholiday",
         "routing.add_teamholiday", "routing.delete_teamholiday", "routing.view_leadassignment",
+        "routing.change_leadassignment",  # hand out and reassign leads of the teams they manage
     ],
     Role.ADMIN: ["*"],
 }

@@ -97,13 +97,16 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
             return
         self.seen[facts.lead_id] = event["seq"]
         section = section_for(self.viewer, facts)
+        told = event.get("returned_from") == self.viewer.user_id and not self.watching
+        notice = event.get("notice", "") if told else ""
         if section is None:
             await self.send_json({"type": "remove", "lead": facts.lead_id, "seq": event["seq"],
-                                  "reason": event["reason"]})
+                                  "reason": notice or event["reason"]})
             return
         mine = facts.owner_id == self.viewer.user_id and not self.watching
         await self.send_json({
             "type": "card", "lead": facts.lead_id, "seq": event["seq"], "section": section,
             "html": event["html_owner"] if mine and event["html_owner"] else event["html"],
             "notify": bool(event["notify"] and section == "hot" and not self.watching),
+            "notice": notice,
         })

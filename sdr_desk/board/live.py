@@ -31,9 +31,11 @@ from sdr_desk.routing.models import OWNED_OPEN, LeadAssignment, LeadState, Rep, 
 
 logger = logging.getLogger(__name__)
 
-HOT, DUE, MINE, QUEUE = "hot", "due", "mine", "queue"
-SECTIONS = (HOT, DUE, MINE, QUEUE)
-QUEUE_STATES = (LeadState.OFFERED, LeadState.QUEUED, LeadState.ESCALATED, LeadState.ASSIGNED)
+HOT, DUE, MINE = "hot", "due", "mine"
+SECTIONS = (HOT, DUE, MINE)
+# An unowned hot lead of a claim-mode team in any of these states is on every rep's Hot now: offered,
+# queued because nobody was in hours, or escalated past its deadline, a hot lead is never out of sight.
+CLAIMABLE = (LeadState.OFFERED, LeadState.QUEUED, LeadState.ESCALATED)
 CATCH_UP_LIMIT = 1000
 
 
@@ -46,8 +48,8 @@ class Viewer:
 
     @property
     def groups(self) -> list[str]:
-        teams = self.claim_team_ids | self.managed_team_ids
-        return [user_group(self.user_id)] + [team_group(t) for t in sorted(teams)]
+        # A manager's board shows their own leads and their claim team's offers; the queue is its own page.
+        return [user_group(self.user_id)] + [team_group(t) for t in sorted(self.claim_team_ids)]
 
     def today_ends(self, now: datetime | None = None) -> datetime:
         """The end of the viewer's today: a next step due before it is due today (or overdue)."""
@@ -63,6 +65,7 @@ class CardFacts:
     is_hot: bool
     touched: bool
     next_step_at: str | None = None  # ISO 8601, so the facts travel as JSON
+    has_target: bool = True  # a first-touch deadline runs (or ran out): what Hot now is ordered by
 
 
 def user_group(user_id: int) -> str:
@@ -105,31 +108,33 @@ def rep_viewer_for(manager: AbstractBaseUser, rep_user_id: int) -> Viewer | None
 def facts_of(assignment: LeadAssignment) -> CardFacts:
     return CardFacts(lead_id=assignment.lead_id, team_id=assignment.team_id, owner_id=assignment.owner_id,
                      state=assignment.state, is_hot=assignment.is_hot, touched=assignment.first_touch_at is not None,
-                     next_step_at=assignment.next_step_at.isoformat() if assignment.next_step_at else None)
+                     next_step_at=assignment.next_step_at.isoformat() if assignment.next_step_at else None,
+                     has_target=assignment.sla_due_at is not None or assignment.escalation_level > 0)
 
 
 def section_for(viewer: Viewer, facts: CardFacts, *, now: datetime | None = None) -> str | None:
-    """Where this user's board shows the lead, or None when they may not see it."""
+    """Where this user's board shows the lead, or None when they may not see it.
+
+    Hot now holds hot leads waiting for a first touch against a deadline; a hot lead whose tier has
+    no first-touch target is an open lead like any other. The managers' queue is its own page.
+    """
     if facts.owner_id == viewer.user_id and facts.state in OWNED_OPEN:
-        if facts.is_hot and not facts.touched:
+        if facts.is_hot and not facts.touched and facts.has_target:
             return HOT
         if facts.next_step_at and datetime.fromisoformat(facts.next_step_at) < viewer.today_ends(now):
             return DUE
         return MINE
-    if (facts.state == LeadState.OFFERED and facts.owner_id is None and facts.is_hot
+    if (facts.state in CLAIMABLE and facts.owner_id is None and facts.is_hot and not facts.touched
             and facts.team_id in viewer.claim_team_ids):
         return HOT
-    if facts.team_id in viewer.managed_team_ids and facts.state in QUEUE_STATES and not facts.touched:
-        return QUEUE
     return None
 
 
 def _visible_query(viewer: Viewer) -> Q:
     query = Q(owner_id=viewer.user_id, state__in=OWNED_OPEN)
     if viewer.claim_team_ids:
-        query |= Q(state=LeadState.OFFERED, owner__isnull=True, is_hot=True, team_id__in=viewer.claim_team_ids)
-    if viewer.managed_team_ids:
-        query |= Q(team_id__in=viewer.managed_team_ids, state__in=QUEUE_STATES, first_touch_at__isnull=True)
+        query |= Q(state__in=CLAIMABLE, owner__isnull=True, is_hot=True, first_touch_at__isnull=True,
+                   team_id__in=viewer.claim_team_ids)
     return query
 
 
@@ -174,7 +179,8 @@ def latest_seq() -> int:
 
 
 def board_changed(assignment: LeadAssignment, *, previous_team_id: int | None = None,
-                  previous_owner_id: int | None = None, notify: bool = False) -> None:
+                  previous_owner_id: int | None = None, notify: bool = False, returned_from: int | None = None,
+                  reason: str = "") -> None:
     """Number this change and push it after commit to every board that showed or may show the lead."""
     event = BoardEvent.objects.create(lead_id=assignment.lead_id)
     groups = {team_group(t) for t in (assignment.team_id, previous_team_id) if t}
@@ -182,11 +188,19 @@ def board_changed(assignment: LeadAssignment, *, previous_team_id: int | None = 
     if not groups:
         return  # no team and no owner, before or after: no board shows it, nothing to render or send
     seq, lead_id = event.pk, assignment.lead_id
-    transaction.on_commit(lambda: board_push(seq, lead_id, sorted(groups), notify=notify))
+    transaction.on_commit(lambda: board_push(seq, lead_id, sorted(groups), notify=notify, returned_from=returned_from,
+                                             reason=reason))
 
 
-def board_message(seq: int, assignment: LeadAssignment, *, notify: bool = False) -> dict[str, Any]:
-    owner = assignment.owner
+def returned_notice(reason: str) -> str:
+    """What the rep whose claim went back to the team reads on their board."""
+    return (f"Back to the team: {reason}. A touch on any channel, or a planned next step, keeps a claim."
+            if reason else "")
+
+
+def board_message(seq: int, assignment: LeadAssignment, *, notify: bool = False, returned_from: int | None = None,
+                  reason: str = "") -> dict[str, Any]:
+    reason_given, owner = reason, assignment.owner
     if owner is not None:
         reason = f"Taken by {owner.get_full_name() or owner.get_username()}"
     elif assignment.state == LeadState.ESCALATED:
@@ -201,16 +215,20 @@ def board_message(seq: int, assignment: LeadAssignment, *, notify: bool = False)
         "html_owner": card_render(assignment, for_owner=True) if owner is not None else "",
         "reason": reason,
         "notify": notify,
+        # The rep whose claim just went back to the team is told why, once, on their board.
+        "returned_from": returned_from,
+        "notice": returned_notice(reason_given) if returned_from else "",
     }
 
 
-def board_push(seq: int, lead_id: int, groups: list[str], *, notify: bool = False) -> None:
+def board_push(seq: int, lead_id: int, groups: list[str], *, notify: bool = False, returned_from: int | None = None,
+               reason: str = "") -> None:
     """Send after commit. Never raises: a lost push is caught up from the event log on reconnect."""
     try:
         assignment = _cards(LeadAssignment.objects.filter(lead_id=lead_id)).first()
         if assignment is None:
             return
-        message = board_message(seq, assignment, notify=notify)
+        message = board_message(seq, assignment, notify=notify, returned_from=returned_from, reason=reason)
         layer = get_channel_layer()
         if layer is None:
             return

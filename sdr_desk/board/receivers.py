@@ -13,5 +13,8 @@ from sdr_desk.routing.signals import assignment_changed
 
 @receiver(assignment_changed, sender=LeadAssignment, dispatch_uid="board.assignment_changed")
 def assignment_changed_show(*, assignment: LeadAssignment, previous_team_id: int | None,
-                            previous_owner_id: int | None, notify: bool, **kwargs: Any) -> None:
-    board_changed(assignment, previous_team_id=previous_team_id, previous_owner_id=previous_owner_id, notify=notify)
+                            previous_owner_id: int | None, notify: bool, change: str = "", reason: str = "",
+                            **kwargs: Any) -> None:
+    returned = change == "released" and previous_owner_id is not None
+    board_changed(assignment, previous_team_id=previous_team_id, previous_owner_id=previous_owner_id, notify=notify,
+                  returned_from=previous_owner_id if returned else None, reason=reason if returned else "")

@@ -14,16 +14,17 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from inbound import selectors
 from inbound.models import Lead
 from sdr_desk.board.live import board_sections, latest_seq, viewer_for, viewer_of_rep, watched_rep
 from sdr_desk.board.models import BoardPreference
+from sdr_desk.navigation import posted_next
 from sdr_desk.routing.business_hours import day_ends, zone_or_utc
 from sdr_desk.routing.models import OWNED_OPEN, CallOutcome, LeadAssignment, Rep, Touch, TouchChannel
 from sdr_desk.routing.ownership import OwnershipError, lead_claim
+from sdr_desk.routing.queue import queue_summary
 from sdr_desk.routing.touches import TouchInvalid, lead_next_step_set, touch_log
 
 
@@ -45,6 +46,7 @@ def board(request: HttpRequest) -> HttpResponse:
         "seq": seq, "sections": sections, "is_manager": bool(viewer.managed_team_ids),
         "sound": bool(preference and preference.sound), "ws_url": "/ws/board/",
         "team_boards": team_boards(request.user) if viewer.managed_team_ids else [],
+        "queue": queue_summary(viewer.managed_team_ids) if viewer.managed_team_ids else None,
     })
 
 
@@ -176,14 +178,6 @@ def lead_claim_view(request: HttpRequest, pk: int) -> HttpResponse:
         if back:
             return redirect(back)
     return redirect("lead-detail", pk=lead.pk)
-
-
-def posted_next(request: HttpRequest) -> str:
-    """The form's ``next`` when it stays on this site, else ""."""
-    back = request.POST.get("next", "")
-    safe = back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
-                                                    require_https=request.is_secure())
-    return back if safe else ""
 
 
 def lead_rerender(request: HttpRequest, pk: int, **extra: object) -> HttpResponse:

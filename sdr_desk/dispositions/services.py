@@ -11,6 +11,7 @@ from django.utils import timezone
 from inbound.models import Lead
 from inbound.timeline import timeline_record
 from sdr_desk.dispositions.models import LEAD_STATUS_OF, Disposition, DispositionCode
+from sdr_desk.routing.clock import clock_stop
 from sdr_desk.routing.models import LeadAssignment, LeadState, Rep, RepRole
 from sdr_desk.routing.ownership import (
     FieldsInvalid,
@@ -19,7 +20,6 @@ from sdr_desk.routing.ownership import (
     assignment_locked,
     lead_owner_change,
 )
-from sdr_desk.routing.sla import clock_stop
 
 DISPOSITION_KIND = "disposition"
 REENGAGE_MAX_DAYS = 366

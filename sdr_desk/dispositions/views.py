@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from inbound.models import Lead
-from sdr_desk.board.views import lead_rerender, posted_next
+from sdr_desk.board.views import lead_rerender
 from sdr_desk.dispositions.forms import ReviewFilterForm
 from sdr_desk.dispositions.models import Disposition, DispositionCode
 from sdr_desk.dispositions.selectors import dispositions_counts, dispositions_filter, dispositions_reviewable
@@ -24,6 +24,7 @@ from sdr_desk.dispositions.services import (
     disposition_reopen,
     lead_disposition,
 )
+from sdr_desk.navigation import posted_next
 from sdr_desk.routing.ownership import OwnershipError
 
 

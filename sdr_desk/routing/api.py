@@ -96,7 +96,11 @@ from rest_framework.views import APIView  # noqa: E402
 
 from inbound.payloads import StrictSerializer  # noqa: E402
 from sdr_desk.routing.models import CallOutcome, TouchChannel  # noqa: E402
-from sdr_desk.routing.ownership import OwnershipError, lead_claim  # noqa: E402
+from sdr_desk.routing.ownership import (  # noqa: E402
+    OwnershipError,
+    lead_assign,
+    lead_claim,
+)
 from sdr_desk.routing.touches import lead_next_step_set, touch_log  # noqa: E402
 
 
@@ -199,3 +203,25 @@ class LeadNextStepApi(RepOnly, APIView):
         return lead_work(request, pk, into=NextStepInSerializer, out=NextStepOutSerializer,
                           work=lambda data: lead_next_step_set(pk, rep=request.user, at=data["at"],
                                                                note=data.get("note", "")))
+
+
+class AssignInSerializer(StrictSerializer):
+    rep = serializers.IntegerField(help_text="the user id of an SDR of a team you manage")
+    reason = serializers.CharField(max_length=500, help_text="why: the rep and the lead's timeline read it")
+
+
+class AssignOutSerializer(serializers.Serializer):
+    lead = serializers.IntegerField(source="lead_id")
+    owner = serializers.CharField(source="owner.username")
+    team = serializers.CharField(source="team.name")
+    state = serializers.CharField()
+
+
+class LeadAssignApi(RepOnly, APIView):
+    @extend_schema(operation_id="leads_assign", request=AssignInSerializer,
+                   responses={200: AssignOutSerializer, 400: ERROR, 403: ERROR, 404: ERROR})
+    def post(self, request: Request, pk: int) -> Response:
+        """A manager assigns the lead to a rep of their team, or moves it from one rep to another, saying why."""
+        return lead_work(request, pk, into=AssignInSerializer, out=AssignOutSerializer,
+                          work=lambda data: lead_assign(pk, to=data["rep"], actor=request.user,
+                                                        reason=data["reason"]))

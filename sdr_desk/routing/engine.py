@@ -26,6 +26,7 @@ from django.utils import timezone
 from inbound.models import Lead
 from scoring.models import REGIONS
 from sdr_desk.routing.business_hours import Calendar, is_open
+from sdr_desk.routing.clock import clock_start, team_calendar
 from sdr_desk.routing.models import (
     OWNED_OPEN,
     AccountOwner,
@@ -39,7 +40,6 @@ from sdr_desk.routing.models import (
     Visibility,
 )
 from sdr_desk.routing.ownership import assignment_locked, lead_owner_change
-from sdr_desk.routing.sla import clock_start, team_calendar
 
 
 @dataclass(frozen=True)
@@ -198,9 +198,18 @@ def team_candidates(team: Team) -> list[Candidate]:
             for pk, user_id, username, status, zone, hours, capacity, weight, routed, last, n in rows]
 
 
-def judge(candidates: Iterable[Candidate], *, now: datetime) -> tuple[list[Candidate], list[dict[str, str]]]:
-    """(eligible, [{rep, why not}]): available, in working hours, under capacity."""
-    eligible, not_eligible = [], []
+@dataclass
+class Judged:
+    """The team's reps as routing sees them now: who may take a lead, who is only full, who is out and why."""
+
+    eligible: list[Candidate]  # available, in working hours, under capacity
+    full: list[Candidate]  # available and in hours, but at capacity: weighed, never a reason to hide a lead
+    not_eligible: list[dict[str, str]]  # {rep, why}, the full ones included, for the explanation
+
+
+def judge_all(candidates: Iterable[Candidate], *, now: datetime) -> Judged:
+    """Sort the reps into eligible, full (capacity reached) and out (away, offline, outside hours, capacity 0)."""
+    judged = Judged(eligible=[], full=[], not_eligible=[])
     # Reps of a team mostly share hours: decide "open now" once per distinct calendar.
     open_now: dict[tuple[str, str], bool] = {}
 
@@ -213,14 +222,30 @@ def judge(candidates: Iterable[Candidate], *, now: datetime) -> tuple[list[Candi
 
     for c in candidates:
         if c.status != RepStatus.AVAILABLE:
-            not_eligible.append({"rep": c.username, "why": RepStatus(c.status).label.lower()})
+            judged.not_eligible.append({"rep": c.username, "why": RepStatus(c.status).label.lower()})
         elif not in_hours(c):
-            not_eligible.append({"rep": c.username, "why": "outside working hours"})
+            judged.not_eligible.append({"rep": c.username, "why": "outside working hours"})
         elif c.load >= c.capacity:
-            not_eligible.append({"rep": c.username, "why": f"at capacity ({c.load}/{c.capacity})"})
+            judged.not_eligible.append({"rep": c.username, "why": f"at capacity ({c.load}/{c.capacity})"})
+            if c.capacity > 0:  # capacity 0: the rep takes no hot leads at all
+                judged.full.append(c)
         else:
-            eligible.append(c)
-    return eligible, not_eligible
+            judged.eligible.append(c)
+    return judged
+
+
+def judge(candidates: Iterable[Candidate], *, now: datetime) -> tuple[list[Candidate], list[dict[str, str]]]:
+    """(eligible, [{rep, why not}]): available, in working hours, under capacity."""
+    judged = judge_all(candidates, now=now)
+    return judged.eligible, judged.not_eligible
+
+
+def least_loaded(full: Sequence[Candidate]) -> list[Candidate]:
+    """Of reps who are all at capacity, those with the smallest share of it in use (ties: round robin decides)."""
+    if not full:
+        return []
+    share = min(c.load / c.capacity for c in full)
+    return [c for c in full if c.load / c.capacity == share]
 
 
 def eligibility(reps: Iterable[Rep], *, now: datetime) -> tuple[list[Rep], list[dict[str, str]]]:
@@ -298,21 +323,33 @@ def route_decide(lead: Lead, *, now: datetime | None = None, rules: list[Compile
         team = team.follow_the_sun_team
         calendar = team_calendar(team)
 
-    eligible, not_eligible = judge(team_candidates(team), now=now)
+    judged = judge_all(team_candidates(team), now=now)
+    eligible = judged.eligible
     trace["team"] = team.name
     trace["eligible"] = [c.username for c in eligible]
-    trace["not_eligible"] = not_eligible
-    if not eligible:
+    trace["not_eligible"] = judged.not_eligible
+    if judged.full:
+        trace["at_capacity"] = [c.username for c in judged.full]
+    if not eligible and not judged.full:
         trace["result"] = "nobody eligible: the team queue"
         return Decision(team=team, rep=None, state=LeadState.QUEUED, trace=trace, calendar=calendar)
     if team.visibility == Visibility.CLAIM and facts.is_hot:
-        trace["result"] = "claim mode: offered to every eligible rep"
+        # Capacity weighs who gets a lead; it never hides a hot one: a full team still sees the offer.
+        trace["result"] = ("claim mode: offered to every eligible rep" if eligible else
+                           "claim mode: every rep at capacity; offered to the team anyway")
         return Decision(team=team, rep=None, state=LeadState.OFFERED, trace=trace, calendar=calendar)
-    pick = weighted_pick(eligible)
+    pool = eligible or least_loaded(judged.full)
+    trace["pool"] = [c.username for c in pool]
+    pick = weighted_pick(pool)
     assert pick is not None
-    trace["result"] = f"round robin: {pick.username} (had {pick.routed_count}, weight {pick.weight})"
+    trace["result"] = _pick_said(trace, pick.username, had=pick.routed_count, weight=pick.weight)
     return Decision(team=team, rep=get_user_model().objects.get(pk=pick.user_id), state=LeadState.ASSIGNED,
                     trace=trace, calendar=calendar)
+
+
+def _pick_said(trace: dict[str, Any], username: str, *, had: int, weight: int) -> str:
+    how = "round robin" if trace.get("eligible") else "every rep at capacity; round robin over the least loaded"
+    return f"{how}: {username} (had {had}, weight {weight})"
 
 
 def _round_robin_commit(decision: Decision, *, now: datetime) -> Decision:
@@ -320,8 +357,8 @@ def _round_robin_commit(decision: Decision, *, now: datetime) -> Decision:
     if decision.team is None or decision.rep is None or "round robin" not in decision.trace.get("result", ""):
         return decision
     locked = list(Rep.objects.select_for_update().filter(team=decision.team).select_related("user").order_by("pk"))
-    eligible_names = set(decision.trace.get("eligible", []))
-    candidates = [r for r in locked if r.user.get_username() in eligible_names]
+    pool_names = set(decision.trace.get("pool", decision.trace.get("eligible", [])))
+    candidates = [r for r in locked if r.user.get_username() in pool_names]
     pick = weighted_pick(candidates)
     if pick is None:
         return decision
@@ -329,8 +366,8 @@ def _round_robin_commit(decision: Decision, *, now: datetime) -> Decision:
     pick.last_routed_at = now
     pick.save(update_fields=["routed_count", "last_routed_at"])
     decision.rep = pick.user
-    decision.trace["result"] = f"round robin: {pick.user.get_username()} (had {pick.routed_count - 1}, " \
-                               f"weight {pick.weight})"
+    decision.trace["result"] = _pick_said(decision.trace, pick.user.get_username(), had=pick.routed_count - 1,
+                                          weight=pick.weight)
     return decision
 
 

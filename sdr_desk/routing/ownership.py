@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from inbound.models import Lead
 from inbound.timeline import timeline_record
+from sdr_desk.routing.clock import deadline_renew
 from sdr_desk.routing.models import LeadAssignment, LeadState, Rep, Team, Visibility
 from sdr_desk.routing.signals import assignment_changed_send
 
@@ -100,6 +101,7 @@ def lead_owner_change(
         "queued": f"In the {where} queue",
         "released": f"Returned to the {where} board",
         "reassigned": f"Reassigned to {who or where}",
+        "handed_out": f"Assigned to {who} ({where}) by the manager",
         "escalated": f"Escalated to {who}" if who else f"Escalated to the {where} manager queue",
         "closed": "Closed",
     }
@@ -108,7 +110,9 @@ def lead_owner_change(
                     data={"change": kind, "reason": reason, "before": before, "after": after})
     assignment_changed_send(assignment, previous_team_id=previous_team_id, previous_owner_id=previous_owner_id,
                             previous_state=before["state"],
-                            notify=assignment.is_hot and kind in ("offered", "assigned", "escalated", "released"))
+                            change=kind, reason=reason,
+                            notify=assignment.is_hot and kind in ("offered", "assigned", "escalated", "released",
+                                                                  "reassigned", "handed_out"))
     return assignment
 
 
@@ -140,8 +144,90 @@ def lead_claim(lead_id: int, *, user: AbstractBaseUser, now: datetime | None = N
                                                                    LeadState.ESCALATED):
         raise AlreadyClaimed(f"Already taken by {_name(assignment.owner) or 'someone else'}.")
     expires = now + timedelta(minutes=assignment.team.claim_touch_minutes) if assignment.team else None
+    deadline_renew(assignment, now=now)  # an escalated lead claimed late gets a fresh target, not a re-escalation
     return lead_owner_change(assignment, owner=user, team=assignment.team, state=LeadState.ASSIGNED, kind="claimed",
                              reason="first to claim", actor=user, now=now, claim_expires_at=expires)
+
+
+ASSIGN_REASON_MAX = 500
+
+
+def may_hand_out(user: AbstractBaseUser, assignment: LeadAssignment) -> bool:
+    """The manager of the lead's team; for a lead in no team, any manager (it is nobody's yet)."""
+    if not user.has_perm("routing.change_leadassignment"):
+        return False
+    if assignment.team_id is None:
+        return Team.objects.filter(manager=user).exists()
+    return assignment.team.manager_id == user.pk or bool(getattr(user, "is_superuser", False))
+
+
+def reps_to_hand_to(manager: AbstractBaseUser) -> list[Rep]:
+    """The SDRs a manager may give a lead to: every rep of the teams they manage (a superuser: every SDR)."""
+    reps = Rep.objects.filter(role="sdr").select_related("user", "team").order_by("team__name", "user__username")
+    return list(reps if getattr(manager, "is_superuser", False) else reps.filter(team__manager=manager))
+
+
+@transaction.atomic
+def lead_assign(lead_id: int, *, to: AbstractBaseUser | int, actor: AbstractBaseUser, reason: str,
+                now: datetime | None = None) -> LeadAssignment:
+    """A manager gives a lead to a chosen rep, or moves it from one rep to another, saying why.
+
+    From the queue, the escalations or the lead page; the lead moves to the rep's team, keeps its
+    response clock (counted from arrival) and, when its deadline ran out, gets the tier's target again.
+    """
+    now = now or timezone.now()
+    if not actor.has_perm("routing.change_leadassignment"):
+        raise NotAllowed("Only managers hand leads out.")
+    reason = reason.strip()
+    to_id = to if isinstance(to, int) else to.pk
+    errors: dict[str, list[str]] = {}
+    if not reason:
+        errors["reason"] = ["Say why: the rep and the lead's timeline read it."]
+    elif len(reason) > ASSIGN_REASON_MAX:
+        errors["reason"] = [f"Say it in {ASSIGN_REASON_MAX} characters or fewer."]
+    rep = next((r for r in reps_to_hand_to(actor) if r.user_id == to_id), None)
+    if rep is None:
+        errors["rep"] = ["Choose an SDR of a team you manage."]
+    if errors:
+        raise FieldsInvalid(errors)
+    assert rep is not None
+    if not Lead.objects.filter(pk=lead_id).exists():
+        raise NotAllowed("No such lead.")
+    assignment = assignment_locked(lead_id)
+    if not may_hand_out(actor, assignment):
+        raise NotAllowed("Only the manager of the lead's team hands it out.")
+    if assignment.state == LeadState.CLOSED:
+        raise FieldsInvalid({"lead": ["The lead is closed: reopen its disposition to work it again."]})
+    if assignment.owner_id == rep.user_id:
+        raise FieldsInvalid({"rep": [f"{_name(rep.user)} has this lead already."]})
+    kind = "reassigned" if assignment.owner_id else "handed_out"
+    state = LeadState.WORKING if assignment.first_touch_at else LeadState.ASSIGNED
+    if assignment.team_id != rep.team_id:
+        assignment.team = rep.team
+    deadline_renew(assignment, now=now)
+    return lead_owner_change(assignment, owner=rep.user, team=rep.team, state=state, kind=kind, reason=reason,
+                             actor=actor, now=now)
+
+
+def leads_assign(lead_ids: list[int], *, to: int, actor: AbstractBaseUser, reason: str,
+                 now: datetime | None = None) -> tuple[list[int], dict[int, str]]:
+    """Bulk hand-out from the queue: each lead on its own (one refusal stops none of the others).
+
+    Returns (assigned lead ids, {lead id: why not}).
+    """
+    done: list[int] = []
+    refused: dict[int, str] = {}
+    for lead_id in dict.fromkeys(lead_ids):  # once each, in the order given
+        try:
+            lead_assign(lead_id, to=to, actor=actor, reason=reason, now=now)
+            done.append(lead_id)
+        except FieldsInvalid as error:
+            if set(error.errors) & {"reason", "rep"}:
+                raise  # the same for every lead: the form is wrong, not this lead
+            refused[lead_id] = error.message
+        except OwnershipError as error:
+            refused[lead_id] = error.message
+    return done, refused
 
 
 def assignment_snapshot(assignment: LeadAssignment) -> dict[str, Any]:

@@ -13,12 +13,14 @@ from django.dispatch import Signal
 from sdr_desk.routing.models import LeadAssignment
 
 # kwargs: assignment, previous_team_id, previous_owner_id, previous_state (None: the state did not change),
-# notify (a hot lead newly in front of someone)
+# notify (a hot lead newly in front of someone), change (the owner change's kind: "claimed", "released"...;
+# "" for other changes) and reason (its reason, as the timeline has it)
 assignment_changed = Signal()
 
 
 def assignment_changed_send(assignment: LeadAssignment, *, previous_team_id: int | None = None,
                             previous_owner_id: int | None = None, previous_state: str | None = None,
-                            notify: bool = False) -> None:
+                            notify: bool = False, change: str = "", reason: str = "") -> None:
     assignment_changed.send(sender=LeadAssignment, assignment=assignment, previous_team_id=previous_team_id,
-                            previous_owner_id=previous_owner_id, previous_state=previous_state, notify=notify)
+                            previous_owner_id=previous_owner_id, previous_state=previous_state, notify=notify,
+                            change=change, reason=reason)

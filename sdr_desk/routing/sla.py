@@ -1,5 +1,5 @@
-"""The speed-to-lead clock: started on arrival or turning hot, stopped by the owner's first touch,
-counted in the owning team's business hours; warnings and escalations when it runs out.
+"""The sweep over the speed-to-lead clock (``clock``): warnings and escalations when a first-touch
+deadline runs out, and claims returned to the team when the claimer did not work the lead.
 
 ``sla_sweep`` is safe to run twice, late, or on two workers at once: each row
 is claimed with ``FOR UPDATE SKIP LOCKED`` and its condition checked again
@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from inbound.models import Lead
 from inbound.timeline import timeline_record
-from sdr_desk.routing.business_hours import Calendar, add_business_seconds, business_seconds_between
+from sdr_desk.routing.clock import deadline_renew
 from sdr_desk.routing.models import (
     EscalationPath,
     LeadAssignment,
@@ -31,7 +31,6 @@ from sdr_desk.routing.models import (
     Rep,
     RepStatus,
     Team,
-    TeamHoliday,
 )
 from sdr_desk.routing.ownership import lead_owner_change
 from sdr_desk.routing.signals import assignment_changed_send
@@ -39,42 +38,6 @@ from sdr_desk.routing.signals import assignment_changed_send
 logger = logging.getLogger(__name__)
 
 SLA_KIND = "sla"
-
-
-def team_calendar(team: Team) -> Calendar:
-    holidays = TeamHoliday.objects.filter(team=team).values_list("date", flat=True)
-    return Calendar.from_config(time_zone=team.time_zone, hours=team.business_hours, holidays=holidays)
-
-
-def clock_start(assignment: LeadAssignment, *, team: Team | None, tier: str, now: datetime,
-                calendar: Calendar | None = None) -> None:
-    """Start (or restart) the clock for ``tier`` in ``team``'s hours; no SLA for the tier: no deadline."""
-    assignment.sla_started_at = now
-    assignment.first_touch_at = None
-    assignment.response_seconds = None
-    assignment.response_business_seconds = None
-    assignment.escalation_level = 0
-    assignment.sla_warned = False
-    assignment.sla_due_at = assignment.sla_warn_at = None
-    seconds = team.sla_seconds(tier) if team else None
-    if team is None or seconds is None:
-        return
-    calendar = calendar or team_calendar(team)
-    assignment.sla_due_at = add_business_seconds(calendar, now, seconds)
-    assignment.sla_warn_at = add_business_seconds(calendar, now, seconds * team.warn_fraction)
-
-
-def clock_stop(assignment: LeadAssignment, *, at: datetime, calendar: Calendar | None = None) -> None:
-    """The owner's first touch: response time in wall-clock and in business seconds."""
-    if assignment.first_touch_at is not None or assignment.sla_started_at is None:
-        return
-    assignment.first_touch_at = at
-    assignment.response_seconds = max((at - assignment.sla_started_at).total_seconds(), 0.0)
-    if assignment.team_id:
-        calendar = calendar or team_calendar(assignment.team)
-        assignment.response_business_seconds = business_seconds_between(calendar, assignment.sla_started_at, at)
-    else:
-        assignment.response_business_seconds = assignment.response_seconds
 
 
 # --- the sweep --------------------------------------------------------------------------------
@@ -113,11 +76,13 @@ def sla_sweep(*, now: datetime | None = None, limit: int = 500) -> dict[str, int
 
 def _release(assignment: LeadAssignment, *, now: datetime) -> None:
     lead_owner_change(assignment, owner=None, team=assignment.team, state=LeadState.OFFERED, kind="released",
-                      now=now, reason=f"claimed {assignment.team.claim_touch_minutes} minutes ago and not touched")
+                      now=now, reason=f"claimed {assignment.team.claim_touch_minutes} minutes ago with no touch "
+                                      f"and no next step planned")
 
 
 def _release_due(now: datetime) -> Q:
-    # A claim that was not followed by a touch in the team's claim window returns to the board.
+    # A claim not followed in the team's claim window by a touch on any channel or a planned next step
+    # returns to the board (both clear ``claim_expires_at``).
     return Q(first_touch_at__isnull=True, state=LeadState.ASSIGNED, claim_expires_at__lte=now)
 
 
@@ -146,19 +111,14 @@ def lead_escalate(assignment: LeadAssignment, *, now: datetime) -> None:
     late = "unclaimed" if previous_owner is None else f"untouched by {previous_owner.get_username()}"
     if use_backup:
         assignment.escalation_level = 1
+        deadline_renew(assignment, now=now)
         lead_owner_change(assignment, owner=backup, team=team, state=LeadState.ASSIGNED, kind="escalated",
                           reason=f"SLA missed ({late}); to the backup rep", now=now)
-        seconds = team.sla_seconds(assignment.tier) or 0
-        assignment.sla_due_at = add_business_seconds(team_calendar(team), now, seconds) if seconds else None
-        assignment.sla_warn_at = None
-        assignment.save(update_fields=["escalation_level", "sla_due_at", "sla_warn_at"])
         return
     assignment.escalation_level = 2
+    # The missed deadline stays on the row, so the lead shows as overdue; an escalated lead is not swept again.
     lead_owner_change(assignment, owner=None, team=team, state=LeadState.ESCALATED, kind="escalated",
                       reason=f"SLA missed ({late}); to the manager queue", now=now)
-    assignment.sla_due_at = None  # no further deadline: the manager has it; the response clock still runs
-    assignment.sla_warn_at = None
-    assignment.save(update_fields=["escalation_level", "sla_due_at", "sla_warn_at"])
 
 
 def _streak_bump(user: Any, team: Team | None, *, now: datetime) -> None:

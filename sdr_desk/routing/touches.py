@@ -9,12 +9,12 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from inbound.models import Lead
+from inbound.models import Lead, LeadStatus
 from inbound.timeline import timeline_record
+from sdr_desk.routing.clock import clock_stop
 from sdr_desk.routing.models import OWNED_OPEN, CallOutcome, LeadAssignment, LeadState, Rep, Touch, TouchChannel
 from sdr_desk.routing.ownership import FieldsInvalid, NotAllowed, assignment_locked
 from sdr_desk.routing.signals import assignment_changed_send
-from sdr_desk.routing.sla import clock_stop
 
 TOUCH_KIND = "touch"
 NEXT_STEP_KIND = "next_step"
@@ -87,9 +87,11 @@ def lead_next_step_set(lead_id: int, *, rep: AbstractBaseUser, at: datetime | No
     if assignment.owner_id != rep.pk or assignment.state not in OWNED_OPEN:
         raise NotAllowed("Only the lead's owner plans its next step: claim it first.")
     _next_step_apply(assignment, at=at, note=note, actor=rep, now=now)
+    if at is not None:
+        assignment.claim_expires_at = None  # a planned follow-up is working the lead: the claim is kept
     assignment.version += 1
     assignment.updated_at = now
-    assignment.save(update_fields=["next_step_at", "next_step", "version", "updated_at"])
+    assignment.save(update_fields=["next_step_at", "next_step", "claim_expires_at", "version", "updated_at"])
     assignment_changed_send(assignment)
     return assignment
 
@@ -127,6 +129,9 @@ def touch_log(
         clock_stop(assignment, at=now)
     assignment.state = LeadState.WORKING
     assignment.claim_expires_at = None
+    # The lead's own status moves with the work: a new lead someone touched is being worked.
+    status_moved = Lead.objects.filter(pk=lead_id, status=LeadStatus.NEW).update(status=LeadStatus.WORKING,
+                                                                                updated_at=now)
     label = touch.get_channel_display() + (f": {touch.get_outcome_display().lower()}" if outcome else "")
     summary = f"{label}{' (first touch)' if first else ''}"
     if first and assignment.response_seconds is not None:
@@ -134,7 +139,9 @@ def touch_log(
     timeline_record(lead=Lead(pk=lead_id), kind=TOUCH_KIND, summary=summary, actor=rep, occurred_at=now,
                     data={"touch": touch.pk, "channel": channel, "outcome": outcome, "notes": touch.notes[:500],
                           "response_seconds": assignment.response_seconds if first else None,
-                          "response_business_seconds": assignment.response_business_seconds if first else None})
+                          "response_business_seconds": assignment.response_business_seconds if first else None,
+                          **({"status": {"before": LeadStatus.NEW, "after": LeadStatus.WORKING}} if status_moved
+                             else {})})
     if next_step_at is not None:
         _next_step_apply(assignment, at=next_step_at, note=next_step, actor=rep, now=now)
     elif assignment.next_step_at is not None and assignment.next_step_at <= now:

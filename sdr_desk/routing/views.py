@@ -11,6 +11,7 @@ from zoneinfo import available_timezones
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -18,10 +19,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from inbound.models import Account, FormType
+from inbound.models import Account, FormType, Lead
 from scoring.models import Tier
+from sdr_desk.navigation import posted_next
 from sdr_desk.routing.engine import Decision, route_decide, rules_forget, rules_load
 from sdr_desk.routing.forms import (
     BaseRepFormSet,
@@ -33,6 +35,10 @@ from sdr_desk.routing.forms import (
     user_label,
 )
 from sdr_desk.routing.models import LeadAssignment, LeadState, Rep, RepStatus, Team
+from sdr_desk.routing.ownership import FieldsInvalid, NotAllowed, lead_assign, leads_assign, reps_to_hand_to
+from sdr_desk.routing.queue import PAGE_SIZE as QUEUE_PAGE_SIZE
+from sdr_desk.routing.queue import SORTS as QUEUE_SORTS
+from sdr_desk.routing.queue import UNOWNED_STATES, QueueFilters, managed_teams, queue_leads
 
 SAVE, TEST = "save", "test"
 SETTINGS, REPS = "settings", "reps"
@@ -249,3 +255,76 @@ def _team_render(request: HttpRequest, team: Team, settings_form: TeamSettingsFo
         "settings_error_count": sum(len(e) for e in settings_form.errors.values()) if settings_form.is_bound else 0,
     }
     return render(request, "routing/team.html", context, status=status)
+
+
+# --- the managers' queue and handing leads out --------------------------------------------
+
+
+@require_GET
+@permission_required("routing.change_leadassignment", raise_exception=True)
+def queue_page(request: HttpRequest) -> HttpResponse:
+    """Every unowned lead of the manager's teams as a compact table: sorted, filtered, handed out in bulk."""
+    teams = managed_teams(request.user)
+    if not teams:
+        raise PermissionDenied("The queue is the managers': you manage no team.")
+    team_ids = {team.pk for team in teams}
+    filters = QueueFilters.of(request.GET, team_ids=team_ids)
+    page = Paginator(queue_leads(team_ids, filters), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    for assignment in rows:
+        assignment.tier_label = Tier(assignment.tier).label if assignment.tier in Tier.values else assignment.tier
+    sorts = [{"key": key, "label": label, "active": filters.sort.lstrip("-") == key,
+              "descending": filters.sort == f"-{key}",
+              "query": filters.query_string(sort=f"-{key}" if filters.sort == key else key, page="")}
+             for key, (_, label) in QUEUE_SORTS.items()]
+    return render(request, "routing/queue.html", {
+        "teams": teams, "filters": filters, "page": page, "rows": rows, "sorts": sorts,
+        "reps": reps_to_hand_to(request.user), "states": [(s, LeadState(s).label) for s in UNOWNED_STATES],
+        "tiers": Tier.choices, "now": timezone.now(),
+        "here": f"{reverse('queue')}?{filters.query_string(page=page.number if page.number > 1 else '')}",
+        "page_query": filters.query_string(page=""),
+    })
+
+
+@require_POST
+@permission_required("routing.change_leadassignment", raise_exception=True)
+def queue_assign(request: HttpRequest) -> HttpResponse:
+    """Hand the ticked leads of the queue to one rep, with one reason; each lead is assigned on its own."""
+    back = posted_next(request) or reverse("queue")
+    lead_ids = [int(value) for value in request.POST.getlist("lead") if value.isdigit()]
+    rep = request.POST.get("rep", "")
+    if not lead_ids:
+        messages.error(request, "Nothing was assigned: tick the leads to hand out.")
+        return _see_page(back)
+    try:
+        done, refused = leads_assign(lead_ids, to=int(rep) if rep.isdigit() else 0, actor=request.user,
+                                     reason=request.POST.get("reason", ""))
+    except FieldsInvalid as error:
+        messages.error(request, f"Nothing was assigned: {error.message}")
+        return _see_page(back)
+    if done:
+        name = next((str(r) for r in reps_to_hand_to(request.user) if r.user_id == int(rep)), "the rep")
+        messages.success(request, f"Assigned {len(done)} lead{'s' if len(done) != 1 else ''} to {name}.")
+    for lead_id, why in refused.items():
+        messages.warning(request, f"Lead {lead_id} not assigned: {why}")
+    return _see_page(back)
+
+
+@require_POST
+@permission_required("routing.change_leadassignment", raise_exception=True)
+def lead_assign_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Assign or reassign one lead from its page (the routing panel) or an escalation."""
+    get_object_or_404(Lead, pk=pk)
+    back = posted_next(request) or reverse("lead-detail", args=[pk])
+    rep = request.POST.get("rep", "")
+    try:
+        assignment = lead_assign(pk, to=int(rep) if rep.isdigit() else 0, actor=request.user,
+                                 reason=request.POST.get("reason", ""))
+    except NotAllowed as error:
+        raise PermissionDenied(error.message) from None
+    except FieldsInvalid as error:
+        messages.error(request, f"Not assigned: {error.message}")
+        return _see_page(back)
+    owner = assignment.owner
+    messages.success(request, f"Assigned to {owner.get_full_name() or owner.get_username()}.")
+    return _see_page(back)

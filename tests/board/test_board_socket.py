@@ -127,7 +127,7 @@ def test_a_hot_lead_reaches_every_claimer_but_not_other_teams(desk):
             assert message["notify"] is True
             assert "<script>alert(1)</script>" not in message["html"]
             assert "&lt;script&gt;alert(1)&lt;/script&gt;" in message["html"]
-        assert (await mgr.receive())["section"] == "queue"
+        assert await mgr.silent()  # the manager's team queue is a page of its own, not a wall of cards
         assert await olga.silent()
         for session in (ann, bob, olga, mgr):
             await session.close()

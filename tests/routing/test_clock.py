@@ -15,7 +15,7 @@ from sdr_desk.routing.engine import lead_route
 from sdr_desk.routing.models import LeadAssignment, Rep, Touch
 from sdr_desk.routing.ownership import AlreadyClaimed, NotAllowed, lead_claim
 from sdr_desk.routing.sla import sla_sweep
-from sdr_desk.routing.touches import TouchInvalid, touch_log
+from sdr_desk.routing.touches import TouchInvalid, lead_next_step_set, touch_log
 from tests.desk_fixtures import hot_lead, rep_make, team_make
 from tests.factories import UserFactory
 
@@ -208,6 +208,48 @@ class TestEscalation:
         assert sla_sweep(now=claimed.claim_expires_at)["released"] == 1
         assignment = LeadAssignment.objects.get(lead=lead)
         assert assignment.owner is None and assignment.state == "offered"
+
+    def test_a_planned_next_step_keeps_the_claim(self, offered):
+        lead, ann, _ = offered
+        claimed = lead_claim(lead.pk, user=ann)
+        lead_next_step_set(lead.pk, rep=ann, at=timezone.now() + timedelta(hours=2), note="email back")
+        assert sla_sweep(now=claimed.claim_expires_at + timedelta(minutes=1))["released"] == 0
+        assert LeadAssignment.objects.get(lead=lead).owner == ann
+
+    @pytest.mark.parametrize("channel", ["email", "sms", "linkedin"])
+    def test_a_touch_on_any_channel_keeps_the_claim(self, offered, channel):
+        lead, ann, _ = offered
+        claimed = lead_claim(lead.pk, user=ann)
+        touch_log(lead.pk, rep=ann, channel=channel, notes="no phone number")
+        assert sla_sweep(now=claimed.claim_expires_at + timedelta(minutes=1))["released"] == 0
+
+    def test_a_returned_claim_says_why_in_the_timeline(self, offered):
+        lead, ann, _ = offered
+        claimed = lead_claim(lead.pk, user=ann)
+        sla_sweep(now=claimed.claim_expires_at)
+        entry = lead.timeline.filter(kind="owner", data__change="released").get()
+        assert entry.data["reason"] == "claimed 3 minutes ago with no touch and no next step planned"
+        assert entry.data["before"]["owner"] == "ann"
+
+    def test_an_escalated_lead_keeps_its_missed_deadline_and_is_not_swept_again(self, claim_team):
+        rep_make("ann", claim_team)
+        assignment = lead_route(hot_lead().pk)
+        due = assignment.sla_due_at
+        sla_sweep(now=due)
+        assignment.refresh_from_db()
+        assert assignment.state == "escalated" and assignment.sla_due_at == due  # shown as overdue, not "No SLA"
+        assert sla_sweep(now=due + timedelta(hours=3)) == {"warned": 0, "escalated": 0, "released": 0}
+
+    def test_claiming_an_escalated_lead_gives_a_fresh_target_not_a_second_escalation(self, claim_team):
+        ann = rep_make("ann", claim_team)
+        assignment = lead_route(hot_lead().pk)
+        due = assignment.sla_due_at
+        sla_sweep(now=due)
+        later = due + timedelta(minutes=30)
+        claimed = lead_claim(assignment.lead_id, user=ann, now=later)
+        assert claimed.sla_due_at == later + timedelta(minutes=5)  # the hand-raiser target again, from the claim
+        assert claimed.sla_started_at == assignment.sla_started_at  # the response still counts from arrival
+        assert sla_sweep(now=later + timedelta(minutes=1))["escalated"] == 0
 
     def test_a_sweep_run_twice_or_late_escalates_once(self, claim_team):
         rep_make("ann", claim_team)

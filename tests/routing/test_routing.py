@@ -123,11 +123,43 @@ class TestEligibility:
         full = rep_make("full", americas, capacity=1)
         lead_route(hot_lead().pk)  # the only eligible rep takes it and is now at capacity
         assignment = lead_route(hot_lead().pk)
-        assert LeadAssignment.objects.filter(owner=full).count() == 1
-        assert assignment.state == "queued" and assignment.owner is None
         why = {r["rep"]: r["why"] for r in assignment.routing_trace["not_eligible"]}
         assert why == {"away": "away", "off": "offline", "night": "outside working hours",
                        "full": "at capacity (1/1)"}
+        # Capacity weighs the pick; it never sends a hot lead to a queue nobody watches.
+        assert assignment.owner == full and assignment.state == "assigned"
+        assert assignment.routing_trace["result"].startswith("every rep at capacity; round robin over the least")
+
+    def test_at_capacity_the_least_loaded_share_takes_the_lead(self, teams):
+        americas, _ = teams
+        small = rep_make("small", americas, capacity=1)
+        big = rep_make("big", americas, capacity=4)
+        for _ in range(5):  # 1 + 4: both full
+            lead_route(hot_lead().pk)
+        assert LeadAssignment.objects.filter(owner=small).count() == 1
+        assert LeadAssignment.objects.filter(owner=big).count() == 4
+        # Now both are full; big carries 4/4 and small 1/1: equal shares, round robin decides; then the next goes
+        # to whoever is now proportionally lighter.
+        owners = [lead_route(hot_lead().pk).owner for _ in range(5)]
+        assert owners.count(big) == 4 and owners.count(small) == 1  # load stays proportional to capacity
+
+    def test_a_rep_with_capacity_0_takes_no_hot_lead_even_when_everyone_is_full(self, teams):
+        americas, _ = teams
+        rep_make("zero", americas, capacity=0)
+        assignment = lead_route(hot_lead().pk)
+        assert assignment.state == "queued" and assignment.owner is None
+        assert assignment.routing_trace["result"] == "nobody eligible: the team queue"
+
+    def test_in_claim_mode_a_full_team_is_still_offered_the_hot_lead(self, teams):
+        _, emea = teams
+        eve = rep_make("eve", emea, capacity=1)
+        RoutingRule.objects.create(name="All to EMEA", target_team=emea)
+        first = lead_route(hot_lead().pk)
+        LeadAssignment.objects.filter(pk=first.pk).update(owner=eve, state="assigned")
+        assignment = lead_route(hot_lead().pk)
+        assert assignment.state == "offered" and assignment.owner is None
+        assert assignment.routing_trace["eligible"] == [] and assignment.routing_trace["at_capacity"] == ["eve"]
+        assert assignment.routing_trace["result"] == "claim mode: every rep at capacity; offered to the team anyway"
 
     def test_cold_leads_do_not_count_against_capacity(self, teams):
         americas, _ = teams
