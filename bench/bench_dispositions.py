@@ -85,6 +85,12 @@ def desk_make(n: int) -> tuple[Any, list[int]]:
         LeadAssignment(lead=lead, team=team, owner=rep, state=LeadState.WORKING, owned_since=now,
                        sla_started_at=now, first_touch_at=now, response_seconds=1.0)
         for lead in leads])
+    # The qualified code requires the checklist: every lead has its required answers, as a qualifying rep's would.
+    from sdr_desk.qualification.models import Answer, ChecklistItem
+
+    required = list(ChecklistItem.objects.filter(team=team, required=True))
+    Answer.objects.bulk_create([Answer(lead=lead, item=item, text="answered on the call", answered_by=rep)
+                                for lead in leads for item in required])
     return rep, [lead.pk for lead in leads]
 
 

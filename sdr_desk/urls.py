@@ -9,18 +9,21 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from inbound import api
 from sdr_desk import views
-from sdr_desk.dispositions import api as dispositions_api_views
 from sdr_desk.dispositions.urls import api_urlpatterns as dispositions_api
+from sdr_desk.qualification import api as qualification_api_views
+from sdr_desk.qualification.urls import api_urlpatterns as qualification_api
 from sdr_desk.routing.urls import api_urlpatterns as routing_api
 
 api_v1 = [
-    # The lead as the API shows it: intake's fields, enriched by scoring and routing, then dispositions.
-    # An app that adds to the lead subclasses the last of these views and takes these two routes.
-    path("leads/", login_not_required(dispositions_api_views.LeadCollectionApi.as_view()), name="api-leads"),
-    path("leads/<int:pk>/", login_not_required(dispositions_api_views.LeadDetailApi.as_view()),
+    # The lead as the API shows it: intake's fields, enriched by scoring and routing, dispositions, then
+    # qualification. An app that adds to the lead subclasses the last of these views and takes these two routes.
+    path("leads/", login_not_required(qualification_api_views.QualifiedLeadCollectionApi.as_view()),
+         name="api-leads"),
+    path("leads/<int:pk>/", login_not_required(qualification_api_views.QualifiedLeadDetailApi.as_view()),
          name="api-lead-detail"),
     *routing_api,
     *dispositions_api,
+    *qualification_api,
     path("events/", login_not_required(api.EventCollectionApi.as_view()), name="api-events"),
 ]
 
@@ -37,6 +40,7 @@ urlpatterns = [
     path("", include("inbound.urls")),
     path("", include("sdr_desk.routing.urls")),
     path("", include("sdr_desk.dispositions.urls")),
+    path("", include("sdr_desk.qualification.urls")),
     path("scoring/", include("scoring.urls")),
     path("healthz", views.healthz, name="healthz"),
 ]

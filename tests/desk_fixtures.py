@@ -42,3 +42,14 @@ def cold_lead(**fields) -> Lead:
                             occurred_at=timezone.now() - timedelta(minutes=1))
     lead_rescore(lead.pk)
     return lead
+
+
+def answers_give(lead_id: int, user) -> None:
+    """Answer every required item of the lead's team's checklist, as a qualified disposition needs."""
+    from sdr_desk.qualification.services import answer_record, lead_checklist
+    from sdr_desk.routing.models import LeadAssignment
+
+    team_id = LeadAssignment.objects.filter(lead_id=lead_id).values_list("team_id", flat=True).first()
+    for item, _ in lead_checklist(lead_id, team_id):
+        if item.required:
+            answer_record(lead_id, user=user, item=item.pk, text=f"{item.label}: answered on the call")

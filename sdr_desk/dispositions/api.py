@@ -23,7 +23,7 @@ from sdr_desk.routing.api import DeskLeadCollectionApi, DeskLeadDetailApi, DeskL
 class DispositionCodeOutSerializer(serializers.ModelSerializer):
     class Meta:
         model = DispositionCode
-        fields = ["slug", "name", "outcome", "reason_required", "reasons", "needs_reengage_date"]
+        fields = ["slug", "name", "outcome", "reason_required", "reasons", "needs_reengage_date", "requires_answers"]
 
 
 class DispositionInSerializer(StrictSerializer):

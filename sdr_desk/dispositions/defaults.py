@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-# (name, slug, outcome, reason required, reasons, needs a re-engage date)
+# (name, slug, outcome, reason required, reasons, needs a re-engage date); qualified codes require the checklist.
 DEFAULT_CODES = [
     ("Qualified - meeting set", "qualified-meeting-set", "qualified", False, [], False),
     ("Qualified - handed to AE", "qualified-handed-to-ae", "qualified", False, [], False),
@@ -31,6 +31,7 @@ def codes_ensure(**kwargs: Any) -> None:
         return
     DispositionCode.objects.bulk_create([
         DispositionCode(name=name, slug=slug, outcome=outcome, reason_required=reason_required, reasons=reasons,
-                        needs_reengage_date=reengage, position=position * 10)
+                        needs_reengage_date=reengage, position=position * 10,
+                        requires_answers=outcome == "qualified")
         for position, (name, slug, outcome, reason_required, reasons, reengage) in enumerate(DEFAULT_CODES)
     ], ignore_conflicts=True)

@@ -38,6 +38,8 @@ class DispositionCode(models.Model):
                                help_text='the reasons a rep picks from, e.g. ["Too small", "Competitor"]; '
                                          "empty: the reason is free text")
     needs_reengage_date = models.BooleanField(default=False, help_text="nurture: the date the lead comes back")
+    requires_answers = models.BooleanField(
+        default=False, help_text="refused until the required items of the team's qualification checklist are answered")
     position = models.PositiveSmallIntegerField(default=0)
     is_active = models.BooleanField(default=True, help_text="inactive codes stay on past dispositions only")
 

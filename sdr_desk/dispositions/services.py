@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from functools import cache
 
+from django.apps import apps
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from inbound.models import Lead
 from inbound.timeline import timeline_record
@@ -47,6 +51,23 @@ def may_see_dispositions(user: AbstractBaseUser, assignment: LeadAssignment | No
     if not sdr_teams:
         return True
     return assignment is not None and assignment.team_id is not None and assignment.team_id in sdr_teams
+
+
+@cache
+def _checks() -> tuple[Callable[[int, LeadAssignment, DispositionCode], dict[str, list[str]]], ...]:
+    """Checks other apps add (``disposition_checks`` on their AppConfig: dotted paths of
+    ``check(lead_id, assignment, code) -> field errors``); the qualification checklist is one."""
+    return tuple(import_string(path) for config in apps.get_app_configs()
+                 for path in getattr(config, "disposition_checks", ()))
+
+
+def checks_run(lead_id: int, assignment: LeadAssignment, code: DispositionCode | None) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if code is None:
+        return errors
+    for check in _checks():
+        errors.update(check(lead_id, assignment, code))
+    return errors
 
 
 def _errors(code: DispositionCode | None, *, reason: str, note: str, reengage_on: date | None,
@@ -98,7 +119,7 @@ def lead_disposition(lead_id: int, *, user: AbstractBaseUser, code: DispositionC
         code = DispositionCode.objects.filter(slug=code).first()
     reason, note = reason.strip(), note.strip()
     errors = _errors(code, reason=reason, note=note, reengage_on=reengage_on,
-                     today=timezone.localdate(now))
+                     today=timezone.localdate(now)) or checks_run(lead_id, assignment, code)
     if errors:
         raise DispositionInvalid(errors)
 
@@ -155,12 +176,13 @@ def disposition_change(disposition_id: int, *, user: AbstractBaseUser, code: Dis
                        now: datetime | None = None) -> Disposition:
     """A manager corrects a disposition: the old one is kept as history, the new one is current, the status follows."""
     now = now or timezone.now()
-    old, _ = _managed_locked(disposition_id, user)
+    old, assignment = _managed_locked(disposition_id, user)
     if isinstance(code, str):
         code = DispositionCode.objects.filter(slug=code).first()
     reason, note, why = reason.strip(), note.strip(), why.strip()
     errors = {**_errors(code, reason=reason, note=note, reengage_on=reengage_on, today=timezone.localdate(now)),
               **_why_errors(why)}
+    errors = errors or checks_run(old.lead_id, assignment, code)
     if errors:
         raise DispositionInvalid(errors)
     Disposition.objects.filter(pk=old.pk).update(is_current=False)

@@ -21,7 +21,7 @@ from sdr_desk.routing.engine import lead_route
 from sdr_desk.routing.models import LeadAssignment, LeadState, Team
 from sdr_desk.routing.ownership import NotAllowed, lead_claim
 from sdr_desk.routing.touches import lead_next_step_set, touch_log
-from tests.desk_fixtures import hot_lead, rep_make, team_make
+from tests.desk_fixtures import answers_give, hot_lead, rep_make, team_make
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -65,6 +65,7 @@ class TestRecording:
 
     def test_it_lands_in_the_timeline_with_before_and_after_to_the_minute(self, desk):
         at = timezone.now().replace(second=0, microsecond=0)
+        answers_give(desk["lead"].pk, desk["ann"])
         lead_disposition(desk["lead"].pk, user=desk["ann"], code="qualified-meeting-set", now=at)
         entry = TimelineEntry.objects.get(lead=desk["lead"], kind="disposition")
         assert entry.summary == "Disposition: Qualified - meeting set" and entry.actor == desk["ann"]
@@ -172,6 +173,7 @@ class TestRefusals:
             lead_disposition(desk["lead"].pk, user=desk["ann"], code="duplicate")
 
     def test_a_code_with_free_text_reasons_takes_any_reason(self, desk):
+        answers_give(desk["lead"].pk, desk["ann"])
         lead_disposition(desk["lead"].pk, user=desk["ann"], code="qualified-meeting-set", reason="Tuesday 10:00")
         assert Disposition.objects.get(lead=desk["lead"]).reason == "Tuesday 10:00"
 
@@ -206,7 +208,9 @@ class TestApi:
 
     def test_the_schema_describes_the_disposition_fields(self, desk):
         schema = self.client_for(desk["ann"]).get("/api/schema/?format=json").json()
-        lead_fields = schema["components"]["schemas"]["DispositionLead"]["properties"]
+        # The lead as the last enriching app (qualification) shows it still carries the disposition fields.
+        lead = schema["paths"]["/api/v1/leads/{id}/"]["get"]["responses"]["200"]["content"]["application/json"]
+        lead_fields = schema["components"]["schemas"][lead["schema"]["$ref"].rsplit("/", 1)[1]]["properties"]
         assert {"disposition", "disposition_reason", "owner", "score"} <= set(lead_fields)
         assert "/api/v1/leads/{id}/disposition/" in schema["paths"]
 
@@ -320,6 +324,7 @@ class TestReopening:
         assert first.is_current is False  # the old outcome is history now
 
         lead_claim(desk["lead"].pk, user=desk["bob"], now=later)
+        answers_give(desk["lead"].pk, desk["bob"])
         second = lead_disposition(desk["lead"].pk, user=desk["bob"], code="qualified-meeting-set",
                                   now=later + timedelta(minutes=5))
         assert second.is_current

@@ -12,7 +12,7 @@ from sdr_desk.routing.engine import lead_route
 from sdr_desk.routing.ownership import lead_claim
 from sdr_desk.routing.touches import touch_log
 from tests.browser_support import SCREENSHOTS, needs_chromium
-from tests.desk_fixtures import hot_lead, rep_make, team_make
+from tests.desk_fixtures import answers_give, hot_lead, rep_make, team_make
 
 pytestmark = needs_chromium
 
@@ -68,6 +68,8 @@ def test_a_manager_reviews_a_disposition_and_reopens_it(page, live_server, trans
         lead_route(lead.pk)
         lead_claim(lead.pk, user=ann)
         touch_log(lead.pk, rep=ann, channel="call", outcome="no_answer")
+        if code.startswith("qualified"):
+            answers_give(lead.pk, ann)
         lead_disposition(lead.pk, user=ann, code=code, reason=reason)
 
     page.goto(f"{live_server.url}/accounts/login/?next=/dispositions/")

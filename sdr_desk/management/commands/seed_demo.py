@@ -468,6 +468,16 @@ TOUCH_NOTES: dict[tuple[str, str], tuple[str, ...]] = {
 _AE = next(user for user in DEMO_USERS if user.role == Role.AE)
 # How worked leads end: (disposition code, reason, note), weight. Codes are the defaults the dispositions app ships.
 _AE_NAME = f"{_AE.first_name} {_AE.last_name}"
+# What a rep notes on a qualifying call, by checklist item (sdr_desk/qualification/defaults.py).
+DEMO_ANSWERS = {
+    "role": "Head of Sales; decides on tooling with the CRO",
+    "pain": "Inbound demo requests wait hours for a first call; reps cherry-pick",
+    "current_solution": "Round robin in the CRM plus a shared inbox",
+    "timeline": "Wants a tool live before next quarter's campaign",
+    "budget": "Budget approved for this half; security review needed",
+    "decision_process": "Head of Sales, RevOps lead and IT security sign off",
+    "why_now": "Downloaded the speed-to-lead guide after a missed-quota quarter",
+}
 CLOSE_REASONS_CONNECTED = ((("qualified-meeting-set", "", f"Discovery call booked with {_AE_NAME} (AE)"), 5),
                            (("not-ready-nurture", "Timing: next quarter or later", "Revisit next quarter"), 2),
                            (("bad-fit", "Too small", "Too small for the product"), 1))
@@ -809,9 +819,21 @@ class MonthReplay:
         if state != (rep.pk, LeadState.WORKING):
             return
         reengage = timezone.localdate(now) + timedelta(days=NURTURE_DAYS) if code == "not-ready-nurture" else None
+        if code.startswith("qualified-"):
+            self._qualify(lead_id, rep, now=now)
         lead_disposition(lead_id, user=rep, code=code, reason=reason, note=note, reengage_on=reengage, now=now)
         self._desk_changed()
         self.counts.closed += 1
+
+    def _qualify(self, lead_id: int, rep: AbstractBaseUser, *, now: datetime) -> None:
+        """The rep answers the checklist on the call, as a qualified code requires."""
+        from sdr_desk.qualification.services import answer_record, lead_checklist
+
+        team_id = LeadAssignment.objects.filter(lead_id=lead_id).values_list("team_id", flat=True).first()
+        for item, _ in lead_checklist(lead_id, team_id):
+            text = DEMO_ANSWERS.get(item.key)
+            if text:
+                answer_record(lead_id, user=rep, item=item.pk, text=text, now=now - timedelta(minutes=2))
 
     def _response_times(self) -> None:
         self.counts.hand_raiser_response = list(
