@@ -69,12 +69,12 @@ class LeadFilters:
             owner=owner if owner == UNASSIGNED or (owner.isdigit() and len(owner) < 10) else "",
             source_id=int(source) if source.isdigit() and len(source) < 10 else None,
             hot=params.get("hot") == "1",
-            sort=sort if sort.lstrip("-") in SORTS else DEFAULT_SORT,
+            sort=sort if sort.removeprefix("-") in SORTS else DEFAULT_SORT,
         )
 
     @property
     def sort_column(self) -> str:
-        return self.sort.lstrip("-")
+        return self.sort.removeprefix("-")
 
     @property
     def descending(self) -> bool:

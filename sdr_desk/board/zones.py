@@ -68,7 +68,8 @@ def zone_named(name: str) -> ZoneInfo | None:
 def viewer_zone_for(user: object, cookie: str = "") -> ViewerZone:
     """The rule itself: the rep profile's zone, else the browser's, else the server's. One query, for reps."""
     if getattr(user, "is_authenticated", False):
-        profile = Rep.objects.filter(user_id=user.pk).values_list("time_zone", flat=True).first()  # type: ignore[attr-defined]
+        found = Rep.objects.filter(user_id=user.pk).order_by().values_list("time_zone", flat=True)[:1]  # type: ignore[attr-defined]
+        profile = next(iter(found), None)
         zone = zone_named(profile or "") if profile is not None else None
         if zone is not None:
             return ViewerZone(zone, PROFILE)
@@ -172,7 +173,7 @@ def _phone_country(phone: str) -> str:
 
 @lru_cache(maxsize=4096)
 def lead_zone_name(time_zone: str, country: str, state: str, phone: str) -> str | None:
-    """The lead's zone: their own, else their country's only zone, else their state's; None when unknown."""
+    """The lead's zone: their own, else their state's, else their country's when it keeps one clock; None when unknown."""
     if zone_named(time_zone):
         return time_zone.strip()
     country = (country or "").strip().upper() or (_phone_country(phone) if phone else "")
@@ -184,7 +185,18 @@ def lead_zone_name(time_zone: str, country: str, state: str, phone: str) -> str 
         if code in by_state:
             return by_state[code]
     zones = country_zones().get(country, ())
-    return zones[0] if len(zones) == 1 else None
+    # One clock for the whole country (Germany's Busingen keeps Zurich's, which is Berlin's): its main zone,
+    # listed first. Clocks that differ (the US, Spain with the Canaries) need the lead's state or zone.
+    return zones[0] if zones and len({_offsets(name) for name in zones}) == 1 else None
+
+
+@cache
+def _offsets(name: str) -> tuple[object, ...]:
+    zone = zone_named(name)
+    if zone is None:
+        return (name,)
+    year = timezone.now().year
+    return tuple(datetime(year, month, 15, 12, tzinfo=zone).utcoffset() for month in (1, 7))
 
 
 @dataclass(frozen=True)

@@ -252,7 +252,7 @@ def test_two_sdrs_see_a_lead_at_once_one_claims_and_calls_and_the_clock_stops(
     sdr1.fill("#touch-dialog textarea[name=notes]", "Wants a demo Thursday; 40 reps.")
     shot(sdr1, "lead_call_outcome")
     sdr1.click("[data-touch-save]")
-    sdr1.wait_for_selector("text=First touch after")
+    sdr1.wait_for_selector("text=after arrival")
     touch = Touch.objects.get(lead_id=lead)
     assert (touch.channel, touch.outcome, touch.notes, touch.is_first) == (
         "call", "connected", "Wants a demo Thursday; 40 reps.", True)
@@ -263,7 +263,8 @@ def test_two_sdrs_see_a_lead_at_once_one_claims_and_calls_and_the_clock_stops(
     manager.wait_for_selector(card, state="detached", timeout=SEEN_WITHIN)  # worked: out of the queue
     sdr1.goto(f"{server}/board/")
     done = sdr1.locator(f"[data-cards=mine] {card}")
-    assert done.locator(".countdown.done").inner_text().startswith("First touch after")
+    assert done.locator(".countdown.sla-touched").inner_text().startswith("Touched ")
+    assert done.locator(".countdown.sla-touched").inner_text().endswith(" after arrival")
     assert done.get_attribute("data-due") is None and done.locator("[data-countdown]").count() == 0
     shot(sdr1, "board_after_call")
     assert dialogs == []
@@ -326,7 +327,7 @@ def test_without_javascript_the_inline_form_logs_a_call(new_context, live_server
     page.select_option(".touch-form select[name=outcome]", "voicemail")
     page.fill(".touch-form input[name=notes]", "Left a voicemail.")
     page.click(".touch-form button[type=submit]")
-    page.wait_for_selector("text=First touch after")
+    page.wait_for_selector("text=after arrival")
     touch = Touch.objects.get(lead=lead)
     assert (touch.channel, touch.outcome, touch.notes) == ("call", "voicemail", "Left a voicemail.")
 
