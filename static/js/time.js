@@ -98,6 +98,8 @@
   window.deskTime = { zone, format, localise, tick, duration, clock };
   localise(document);
   tick(document);
+  // Rows HTMX swaps in (the leads list) are localised like the page was.
+  body.addEventListener("htmx:afterSwap", (event) => { localise(event.target); tick(event.target); });
   // The board ticks its own cards (board.js); every other page ticks here.
   if (!document.getElementById("board")) setInterval(() => tick(document), 1000);
 })();
