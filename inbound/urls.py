@@ -1,9 +1,8 @@
 from django.urls import path
 
-from inbound import views, views_forms, views_imports
+from inbound import views_forms, views_imports
 
 urlpatterns = [
-    path("leads/", views.lead_list, name="lead-list"),
     path("f/<slug:slug>/", views_forms.hosted_form, name="hosted-form"),
     path("forms/", views_forms.form_list, name="form-list"),
     path("imports/", views_imports.import_list, name="import-list"),

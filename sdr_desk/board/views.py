@@ -18,11 +18,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from inbound import selectors
 from inbound.models import Lead
+from sdr_desk.board.lead_page import lead_timeline_with_touches
 from sdr_desk.board.live import board_sections, latest_seq, viewer_for, viewer_of_rep, watched_rep
 from sdr_desk.board.models import BoardPreference
+from sdr_desk.board.zones import viewer_zone
 from sdr_desk.navigation import posted_next
 from sdr_desk.routing.business_hours import day_ends, zone_or_utc
-from sdr_desk.routing.models import OWNED_OPEN, CallOutcome, LeadAssignment, Rep, Touch, TouchChannel
+from sdr_desk.routing.models import OWNED_OPEN, CallOutcome, LeadAssignment, Rep, TouchChannel
 from sdr_desk.routing.ownership import OwnershipError, lead_claim
 from sdr_desk.routing.queue import queue_summary
 from sdr_desk.routing.touches import TouchInvalid, lead_next_step_set, touch_log
@@ -115,8 +117,8 @@ def _page_leads() -> QuerySet[Lead]:
 
 
 def _viewer_zone(request: HttpRequest) -> ZoneInfo:
-    """Where the signed-in rep works: forms take local times there (UTC for users who are not reps)."""
-    return zone_or_utc(Rep.objects.filter(user=request.user).values_list("time_zone", flat=True).first() or "UTC")
+    """The viewer's zone (their rep profile's, else their browser's): forms take local times there."""
+    return viewer_zone(request).zone
 
 
 def _next_step_at_posted(request: HttpRequest) -> datetime | None:
@@ -151,8 +153,7 @@ def _lead_context(request: HttpRequest, lead: Lead, **extra: object) -> dict[str
         "assignment": assignment,
         # The owner may work the lead while it is open; a closed (dispositioned) lead offers no touch actions.
         "is_owner": bool(assignment and assignment.owner_id == request.user.pk and assignment.state in OWNED_OPEN),
-        "touches": list(Touch.objects.filter(lead=lead).select_related("rep")[:20]),
-        "timeline": selectors.lead_timeline(lead),
+        "timeline": lead_timeline_with_touches(lead),
         "activities": selectors.lead_activities(lead),
         "channels": TouchChannel.choices,
         "outcomes": CallOutcome.choices,

@@ -68,6 +68,8 @@
     const due = dueOf(card);
     const before = Array.from(list.querySelectorAll(".lead-card")).find((c) => dueOf(c) > due);
     list.insertBefore(card, before || null);
+    // Pushed cards are rendered once for everyone: their times become this viewer's here.
+    if (window.deskTime) window.deskTime.localise(card);
     // Slide in what is new to this list; an update in place should not twitch.
     if (moved) {
       card.classList.add("arriving");
@@ -133,12 +135,8 @@
     };
   }
 
-  // Countdowns: amber past the warning point, red past the deadline. Ages stay true as cards sit.
-  function clock(seconds) {
-    if (seconds >= 86400) return `${Math.floor(seconds / 86400)}d ${Math.floor((seconds % 86400) / 3600)}h`;
-    if (seconds >= 3600) return `${Math.floor(seconds / 3600)}h ${String(Math.floor((seconds % 3600) / 60)).padStart(2, "0")}m`;
-    return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
-  }
+  // Countdowns: amber past the warning point, red past the deadline or escalated. The labels' words
+  // ("4:59 left", "Overdue by 3 min", "Escalated · waiting 12 min") are time.js's, shared with the lead page.
   function ago(seconds) {
     if (seconds < 60) return "just now";
     if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
@@ -147,25 +145,18 @@
   }
   function tick() {
     const now = Date.now();
+    if (window.deskTime) window.deskTime.tick(board, now);
     board.querySelectorAll(".lead-card[data-due]").forEach((card) => {
       const due = Date.parse(card.dataset.due);
       const start = Date.parse(card.dataset.start || card.dataset.due);
-      const el = card.querySelector("[data-countdown]");
-      if (!el) return;
       const left = Math.round((due - now) / 1000);
-      el.textContent = left >= 0 ? `${clock(left)} left` : `${clock(-left)} over`;
       const spent = due > start ? (now - start) / (due - start) : 1;
       card.classList.toggle("amber", left >= 0 && spent >= 0.6);
-      card.classList.toggle("red", left < 0);
+      card.classList.toggle("red", left < 0 || card.dataset.state === "escalated");
     });
-    // Next steps: in the viewer's own time, red once overdue.
-    board.querySelectorAll("time[data-local]").forEach((el) => {
-      const at = new Date(el.getAttribute("datetime"));
-      if (!("localised" in el.dataset)) {
-        el.textContent = at.toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit" });
-        el.dataset.localised = "";
-      }
-      el.classList.toggle("overdue", at.getTime() < now);
+    // Next steps: red once overdue (time.js wrote them in the viewer's zone).
+    board.querySelectorAll("time[data-deadline]").forEach((el) => {
+      el.classList.toggle("overdue", Date.parse(el.getAttribute("datetime")) < now);
     });
     board.querySelectorAll("[data-ago]").forEach((el) => {
       el.textContent = ago(Math.max(0, Math.round((now - Date.parse(el.getAttribute("datetime"))) / 1000)));

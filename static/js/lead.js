@@ -51,25 +51,5 @@
     }
   }
 
-  // Next steps are stored in UTC and shown in the reader's own time.
-  document.querySelectorAll("time[data-local]").forEach((el) => {
-    const at = new Date(el.getAttribute("datetime"));
-    el.textContent = at.toLocaleString([], { weekday: "short", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
-    el.classList.toggle("overdue", at.getTime() < Date.now());
-  });
-
-  // The SLA chip counts down while the rep reads the page.
-  const due = document.querySelector(".sla-left[data-due]");
-  if (due) {
-    const deadline = Date.parse(due.dataset.due);
-    const tick = () => {
-      const left = Math.round((deadline - Date.now()) / 1000);
-      const abs = Math.abs(left);
-      const text = abs >= 3600 ? `${Math.floor(abs / 3600)}h ${String(Math.floor((abs % 3600) / 60)).padStart(2, "0")}m`
-        : `${Math.floor(abs / 60)}:${String(abs % 60).padStart(2, "0")}`;
-      due.textContent = left >= 0 ? `SLA: ${text} left` : `SLA: ${text} over`;
-    };
-    tick();
-    setInterval(tick, 1000);
-  }
+  // Times (in the viewer's zone), the first-touch label and the lead's own clock are time.js's.
 })();

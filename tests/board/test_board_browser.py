@@ -253,7 +253,7 @@ def test_two_sdrs_see_a_lead_at_once_one_claims_and_calls_and_the_clock_stops(
     sdr1.fill("#touch-dialog textarea[name=notes]", "Wants a demo Thursday; 40 reps.")
     shot(sdr1, "lead_call_outcome")
     sdr1.click("[data-touch-save]")
-    sdr1.wait_for_selector("text=First touch after")
+    sdr1.wait_for_selector("text=after arrival")
     touch = Touch.objects.get(lead_id=lead)
     assert (touch.channel, touch.outcome, touch.notes, touch.is_first) == (
         "call", "connected", "Wants a demo Thursday; 40 reps.", True)
@@ -263,7 +263,8 @@ def test_two_sdrs_see_a_lead_at_once_one_claims_and_calls_and_the_clock_stops(
     # The clock has stopped: the card shows the response time, and nothing counts down.
     sdr1.goto(f"{server}/board/")
     done = sdr1.locator(f"[data-cards=mine] {card}")
-    assert done.locator(".countdown.done").inner_text().startswith("First touch after")
+    assert done.locator(".countdown.sla-touched").inner_text().startswith("Touched ")
+    assert done.locator(".countdown.sla-touched").inner_text().endswith(" after arrival")
     assert done.get_attribute("data-due") is None and done.locator("[data-countdown]").count() == 0
     shot(sdr1, "board_after_call")
     assert dialogs == []
@@ -326,7 +327,7 @@ def test_without_javascript_the_inline_form_logs_a_call(new_context, live_server
     page.select_option(".touch-form select[name=outcome]", "voicemail")
     page.fill(".touch-form input[name=notes]", "Left a voicemail.")
     page.click(".touch-form button[type=submit]")
-    page.wait_for_selector("text=First touch after")
+    page.wait_for_selector("text=after arrival")
     touch = Touch.objects.get(lead=lead)
     assert (touch.channel, touch.outcome, touch.notes) == ("call", "voicemail", "Left a voicemail.")
 
@@ -392,3 +393,63 @@ def test_without_javascript_a_card_on_the_board_claims(new_context, live_server,
     page.wait_for_url(f"**/leads/{lead.pk}/")
     assert "It's yours" in page.content()
     assert LeadAssignment.objects.get(lead=lead).owner == desk["sdr2"]
+
+
+def test_an_overdue_card_says_overdue_a_touched_one_says_when_and_times_are_in_the_reps_zone(
+        asgi_server, desk, board_for, dialogs):
+    """Issue 13: no "No SLA" on an overdue lead, no deadline words on a worked one, one zone for every time."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sdr_desk.routing.touches import touch_log
+
+    Rep.objects.filter(user=desk["sdr1"]).update(time_zone="America/Chicago")
+    late = routed_lead_made(claimed_by=desk["sdr1"], first_name="Olivia", last_name="Overdue", phone="+4930901820")
+    LeadAssignment.objects.filter(lead=late).update(sla_started_at=timezone.now() - timedelta(minutes=17),
+                                                    sla_due_at=timezone.now() - timedelta(minutes=12, seconds=20))
+    late.__class__.objects.filter(pk=late.pk).update(country="DE")
+    worked = routed_lead_made(claimed_by=desk["sdr1"], first_name="Tom", last_name="Touched")
+
+    def touch() -> None:
+        touch_log(worked.pk, rep=desk["sdr1"], channel="call", outcome="connected", notes="Demo on Thursday.")
+        connections.close_all()
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(touch).result()
+
+    sdr1 = board_for("sdr1")
+    overdue = sdr1.locator(f"[data-cards=hot] #card-{late.pk}")
+    label = overdue.locator(".lead-card-top .sla").inner_text()
+    assert label.startswith("Overdue by 12 min") or label.startswith("Overdue by 13 min"), label
+    assert "red" in overdue.get_attribute("class") and "No SLA" not in overdue.inner_text()
+    assert "(Europe/Berlin)" in overdue.locator(".lead-time").inner_text()  # their time, beside Call
+
+    done = sdr1.locator(f"[data-cards=mine] #card-{worked.pk}")
+    top = done.locator(".lead-card-top .sla")
+    assert top.inner_text().startswith("Touched ") and top.inner_text().endswith(" after arrival")
+    assert not any(word in top.inner_text() for word in ("left", "due", "Overdue", "SLA"))
+    colour = top.evaluate("el => getComputedStyle(el).color")
+    assert colour not in ("rgb(6, 118, 71)", "rgb(23, 178, 106)"), colour  # not a green light
+
+    # Every time in the rep's profile zone, said in the header; a card pushed later reads the same.
+    assert sdr1.locator("[data-zone-label]").inner_text() == "times in America/Chicago"
+    pushed = post_lead(asgi_server, desk["key"], email="pia@push.io", first_name="Pia", last_name="Pushed")
+    sdr1.wait_for_selector(f"#card-{pushed}", timeout=SEEN_WITHIN)
+    title = sdr1.locator(f"#card-{pushed} time[data-ago]").get_attribute("title")
+    assert title.endswith(("CST", "CDT")), title
+    shot(sdr1, "board_labels_overdue_touched")
+
+    sdr1.click(f"#card-{worked.pk} [data-open]")
+    sdr1.wait_for_url(f"**/leads/{worked.pk}/")
+    assert "Demo on Thursday." in sdr1.locator(".timeline").inner_text()
+    shot(sdr1, "lead_touch_in_timeline")
+
+    # The leads list: a header sorts (HTMX swaps the rows, the URL keeps the sort and the filters).
+    sdr1.goto(f"{asgi_server}/leads/?tier=hand_raiser")
+    sdr1.click("th a[data-sort=score]")
+    sdr1.wait_for_url("**sort=-score**")
+    assert "tier=hand_raiser" in sdr1.url and sdr1.locator("th[aria-sort=descending] a[data-sort=score]").count() == 1
+    assert "Overdue by" in sdr1.locator("tr", has_text="Olivia Overdue").inner_text()
+    shot(sdr1, "lead_list_sorted")
+    assert dialogs == []

@@ -148,7 +148,7 @@ def test_a_claim_moves_the_card_and_tells_the_others_who_took_it(desk):
         assert gone == {"type": "remove", "lead": lead.pk, "seq": gone["seq"], "reason": "Taken by Ann"}
         await db(touch_log, lead.pk, rep=desk["ann"], channel="call", outcome="connected")
         worked = await ann.receive()
-        assert worked["section"] == "mine" and "First touch after" in worked["html"]
+        assert worked["section"] == "mine" and "after arrival" in worked["html"] and "First touch after" not in worked["html"]
         await ann.close(), await bob.close()
     run(scenario)
 
