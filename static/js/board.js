@@ -115,6 +115,7 @@
     } else if (message.type === "card") {
       const card = place(message.section, message.html);
       if (card && message.notify) announce(card);
+      if (message.notice) say(message.notice, "warn");  // e.g. your claim went back to the team, and why
     } else if (message.type === "remove") {
       remove(message.lead, message.reason);
     } else if (message.type === "resync") {

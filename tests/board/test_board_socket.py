@@ -291,3 +291,27 @@ def test_a_board_whose_groups_redis_lost_catches_up_and_hears_pushes_again_after
         assert (await ann.receive())["lead"] == later.pk  # the since renewed its groups
         await ann.close()
     run(scenario)
+
+
+def test_a_claim_returned_to_the_team_tells_its_rep_why(desk):
+    from sdr_desk.routing.sla import sla_sweep
+
+    async def scenario():
+        ann, bob = await Session(desk["ann"]).open(), await Session(desk["bob"]).open()
+        await ann.receive(), await bob.receive()
+        lead = await db(hot_lead, country="US")
+        await db(lead_route, lead.pk)
+        await ann.receive(), await bob.receive()
+        claimed = await db(lead_claim, lead.pk, user=desk["ann"])
+        await ann.receive(), await bob.receive()
+        await db(sla_sweep, now=claimed.claim_expires_at)  # the SLA warning falls due then too: skip its card
+        back = await ann.receive()
+        back = back if back.get("notice") else await ann.receive()
+        assert back["type"] == "card" and back["section"] == "hot"  # on Hot now again, claimable by all
+        assert back["notice"] == ("Back to the team: claimed 3 minutes ago with no touch and no next step "
+                                  "planned. A touch on any channel, or a planned next step, keeps a claim.")
+        other = await bob.receive()
+        other = other if other["type"] == "card" else await bob.receive()  # past the warning's "remove"
+        assert other["section"] == "hot" and other["notice"] == ""  # only the rep who had it is told
+        await ann.close(), await bob.close()
+    run(scenario)
