@@ -39,7 +39,12 @@ urlpatterns = [
     path("", include("sdr_desk.dispositions.urls")),
     path("scoring/", include("scoring.urls")),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
 ]
+
+# Every 403 and 404 inside the site's layout (templates/403.html, 404.html); a 500 renders templates/500.html.
+handler403 = "sdr_desk.views.permission_denied"
+handler404 = "sdr_desk.views.page_not_found"
 
 if settings.DEBUG:
     from django.conf.urls.static import static
