@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
 from django.db.models import Count, F, Min
 from django.test import override_settings
@@ -94,6 +95,15 @@ def test_seed_demo_makes_the_demo_users_with_their_roles():
     assert User.objects.get(username="admin").is_superuser
     assert not User.objects.get(username="sdr1").is_staff
     assert "Sign in at http://127.0.0.1:8000/ as sdr1 / demo" in output
+
+
+@override_settings(DEBUG=True)
+def test_seed_demo_prints_the_port_the_demo_serves_on(monkeypatch):
+    monkeypatch.setenv("PORT", "8123")
+    assert "Sign in at http://127.0.0.1:8123/ as sdr1 / demo" in seed(leads=0)
+    monkeypatch.setenv("PORT", "eighty")
+    with pytest.raises(ImproperlyConfigured, match="PORT='eighty' is not a whole number"):
+        seed(leads=0)
 
 
 @override_settings(DEBUG=True)

@@ -57,6 +57,7 @@ from inbound.services import Outcome, submission_process, submission_receive
 from inbound.signals import leads_batch_processed, submission_processed
 from scoring.services import lead_rescore
 from sdr_desk.dispositions.services import lead_disposition
+from sdr_desk.env import envint
 from sdr_desk.roles import Role
 from sdr_desk.routing import receivers
 from sdr_desk.routing.engine import eligibility, lead_hand_on_route
@@ -77,7 +78,13 @@ from sdr_desk.routing.sla import sla_sweep
 from sdr_desk.routing.touches import lead_next_step_set, touch_log
 
 DEMO_PASSWORD = "demo"
-SIGN_IN_HINT = "Sign in at http://127.0.0.1:8000/ as sdr1 / demo (or manager, marketing, ae1, admin)"
+DEFAULT_PORT = 8000
+
+
+def sign_in_hint() -> str:
+    """Where to sign in: the port bin/demo serves on (``PORT``), so the printed address is the real one."""
+    port = envint("PORT", DEFAULT_PORT, minimum=1)
+    return f"Sign in at http://127.0.0.1:{port}/ as sdr1 / demo (or manager, marketing, ae1, admin)"
 
 
 @dataclass(frozen=True)
@@ -189,7 +196,7 @@ class Command(BaseCommand):
                                                fresh=timedelta(hours=fresh_hours))
         self._report(made=made, skipped=skipped, desk=desk, seconds=time.monotonic() - started)
         if settings.DEBUG:
-            self.stdout.write(self.style.SUCCESS(SIGN_IN_HINT))
+            self.stdout.write(self.style.SUCCESS(sign_in_hint()))
 
     # --- people -------------------------------------------------------------------------------
 
