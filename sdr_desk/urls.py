@@ -32,7 +32,8 @@ urlpatterns = [
     # The schema answers keys and sessions alike (integrators build against it);
     # the interactive docs are a page, so they send anonymous visitors to sign in.
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
+    path("api/docs/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema", template_name="api_docs.html")),
+         name="api-docs"),
     path("", include("sdr_desk.board.urls")),
     path("", include("inbound.urls")),
     path("", include("sdr_desk.routing.urls")),
