@@ -13,4 +13,6 @@ urlpatterns = [
     path("imports/<int:pk>/mapping/", views_imports.import_mapping, name="import-mapping"),
     path("imports/<int:pk>/", views_imports.import_detail, name="import-detail"),
     path("imports/<int:pk>/progress/", views_imports.import_progress, name="import-progress"),
+    path("imports/<int:pk>/leads/", views_imports.import_leads, name="import-leads"),
+    path("imports/<int:pk>/rejected.csv", views_imports.import_rejected_csv, name="import-rejected-csv"),
 ]
