@@ -634,3 +634,50 @@ def _reason_line(line: str, column_of: dict[str, str]) -> str:
     if sep and field == "non_field_errors":
         return message
     return line
+
+
+# --- the rejected rows, as a file to fix and import again ------------------------------------------
+
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP: CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell_safe(value: object) -> str:
+    """The cell as text a spreadsheet shows rather than runs: a formula-like start gets a leading quote."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
+
+
+def import_job_problem_rows(job: ImportJob) -> Iterator[list[str]]:
+    """The rows not imported, in file order: row number, status, reason, then every cell of the file's row.
+
+    The cells come from the stored file, so columns that were ignored come back too and the file can be
+    fixed and imported again; should the file be gone, the values the row was imported with. Every cell
+    is neutralised for spreadsheets (``csv_cell_safe``).
+    """
+    yield [csv_cell_safe(cell) for cell in ["Row", "Status", "Reason", *job.headers]]
+    problems = import_job_problems(job).iterator(chunk_size=2000)
+    if not job.file or not job.file.storage.exists(job.file.name):
+        for submission in problems:
+            yield _problem_row(job, submission, cells=None)
+        return
+    with _rows_open(job) as rows:
+        last: tuple[int, list[str]] | None = None
+        for submission in problems:
+            while submission.row_number is not None and (last is None or last[0] < submission.row_number):
+                index, cells = next(rows, (None, None))
+                if index is None:
+                    break
+                last = (row_number_of(index), cells)
+            found = last is not None and last[0] == submission.row_number
+            yield _problem_row(job, submission, cells=last[1] if found else None)
+
+
+def _problem_row(job: ImportJob, submission: Submission, *, cells: list[str] | None) -> list[str]:
+    problem = row_problem(job, submission)
+    if cells is None:
+        by_column = {cell.column: cell.value for cell in problem.values}
+        cells = [by_column.get(header, "") for header in job.headers]
+    cells = [*cells, *[""] * (len(job.headers) - len(cells))]
+    row = [problem.row_number if problem.row_number is not None else "", problem.status, problem.reason, *cells]
+    return [csv_cell_safe(cell) for cell in row]

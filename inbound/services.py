@@ -425,10 +425,9 @@ def _pending_attach(lead: Lead, *, visitor_id: str, email: str) -> list:
         f"UPDATE {Activity._meta.db_table} SET lead_id = %s, pending_visitor_id = '', pending_email = '' "
         f"WHERE lead_id IS NULL AND ({' OR '.join(matches)}) RETURNING {', '.join(_PENDING_COLUMNS)}"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [lead.pk, *params])
-        rows = cursor.fetchall()
-    attached = sorted((Activity(**dict(zip(_PENDING_COLUMNS, row))) for row in rows),
+    # Through raw() rather than a cursor: the rows pass the fields' database converters, so on SQLite
+    # occurred_at comes back aware (a bare cursor gives naive datetimes, which warn when stored again).
+    attached = sorted(Activity.objects.raw(sql, [lead.pk, *params]),
                       key=lambda activity: (activity.occurred_at, activity.pk), reverse=True)
     return [
         timeline_entry(

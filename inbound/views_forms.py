@@ -1,4 +1,4 @@
-"""Hosted forms: the public page at ``/f/<slug>/`` and the staff list of forms.
+"""Hosted forms: the public page at ``/f/<slug>/``, and for staff the list of forms and the page that makes one.
 
 The public page is embedded in customer sites, usually in an iframe, where the
 browser blocks our CSRF cookie. So it is CSRF-exempt and protected instead by
@@ -16,20 +16,23 @@ from functools import lru_cache
 from typing import Any
 
 import pycountry
+from django import forms
 from django.conf import settings
+from django.contrib import messages as notices
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.core import signing
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.html import escape
+from django.utils.text import slugify
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from inbound.models import HostedForm, Lead, SubmissionChannel
+from inbound.models import HostedForm, Lead, Source, SubmissionChannel
 from inbound.payloads import LeadPayloadSerializer, clean_lead_payload
 from inbound.ratelimit import rate_limit_hit, retry_after
 from inbound.services import lead_submission_accept
@@ -366,3 +369,84 @@ def form_list(request: HttpRequest) -> HttpResponse:
         url = request.build_absolute_uri(form.get_absolute_url())
         rows.append({"form": form, "url": url, "snippet": _embed_snippet(url, form.title)})
     return render(request, "inbound/form_list.html", {"rows": rows})
+
+
+class HostedFormForm(forms.ModelForm):
+    """A hosted form as marketing sets one up; the model's own ``clean`` checks the field lists."""
+
+    redirect_url = forms.URLField(required=False, assume_scheme="https", label="Redirect after submitting",
+                                  help_text=HostedForm._meta.get_field("redirect_url").help_text)
+
+    class Meta:
+        model = HostedForm
+        fields = ["name", "slug", "title", "intro", "source", "form_type", "asset", "fields", "required_fields",
+                  "progressive_fields", "ask_consent", "consent_text", "submit_label", "thank_you_text",
+                  "redirect_url", "is_active"]
+        labels = {"slug": "Address", "fields": "Fields asked besides email", "required_fields": "Required",
+                  "progressive_fields": "Asked a returning visitor instead", "ask_consent": "Ask for consent",
+                  "redirect_url": "Redirect after submitting", "is_active": "Active (accepting submissions)"}
+        help_texts = {"slug": "the form lives at /f/<address>/; left empty, made from the name"}
+        widgets = {"intro": forms.Textarea(attrs={"rows": 3}), "thank_you_text": forms.Textarea(attrs={"rows": 2})}
+
+    LIST_FIELDS = ("fields", "required_fields", "progressive_fields")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in self.LIST_FIELDS:
+            self.fields[name] = forms.MultipleChoiceField(
+                choices=HostedForm.FIELD_CHOICES, required=False, widget=forms.CheckboxSelectMultiple,
+                label=self.Meta.labels[name], help_text=HostedForm._meta.get_field(name).help_text,
+            )
+        self.fields["slug"].required = False
+        current = self.instance.source_id if self.instance.pk else None
+        self.fields["source"].queryset = Source.objects.filter(Q(is_active=True) | Q(pk=current)).order_by("name")
+
+    def clean_slug(self) -> str:
+        slug = self.cleaned_data.get("slug") or slugify(self.cleaned_data.get("name", ""))[:50]
+        if not slug:
+            raise forms.ValidationError("Give the form an address: letters, numbers and hyphens.")
+        return slug
+
+    def _in_order(self, name: str) -> list[str]:
+        """The ticked fields, keeping the order the form already asks them in (the admin may have set one)."""
+        chosen = set(self.cleaned_data.get(name) or [])
+        before = [field for field in getattr(self.instance, name) or [] if field in chosen]
+        return before + [field for field, _ in HostedForm.FIELD_CHOICES if field in chosen and field not in before]
+
+    def clean_fields(self) -> list[str]:
+        return self._in_order("fields")
+
+    def clean_required_fields(self) -> list[str]:
+        return self._in_order("required_fields")
+
+    def clean_progressive_fields(self) -> list[str]:
+        return self._in_order("progressive_fields")
+
+
+def _form_edit(request: HttpRequest, hosted_form: HostedForm) -> HttpResponse:
+    creating = hosted_form.pk is None
+    form = HostedFormForm(request.POST or None, instance=hosted_form)
+    if request.method == "POST" and form.is_valid():
+        saved = form.save()
+        done = "created" if creating else "saved"
+        if saved.is_active:
+            notices.success(request, f"Form “{saved.name}” {done}: it is live at {saved.get_absolute_url()}.")
+        else:
+            notices.success(request, f"Form “{saved.name}” {done}, inactive: it accepts no submissions.")
+        return redirect("form-list")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "inbound/form_edit.html", {"form": form, "creating": creating, "hosted_form": hosted_form},
+                  status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("inbound.add_hostedform", raise_exception=True)
+def form_new(request: HttpRequest) -> HttpResponse:
+    """A new hosted form, validated as the model validates it (the admin's rules, on a page marketing may use)."""
+    return _form_edit(request, HostedForm())
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("inbound.change_hostedform", raise_exception=True)
+def form_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _form_edit(request, get_object_or_404(HostedForm, pk=pk))

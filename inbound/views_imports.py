@@ -6,6 +6,8 @@ job. The import itself runs in Django-Q; these views only read and queue.
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 from django import forms
@@ -18,9 +20,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from inbound import csv_import
-from inbound.models import ImportJob, ImportStatus, Source
+from inbound.models import ImportJob, ImportStatus, Source, Submission, SubmissionStatus
 
 PROBLEMS_PER_PAGE = 50
+LEADS_PER_PAGE = 50
+# The import's leads page lists either outcome: the leads the file created, or the known ones it converted again.
+LEAD_OUTCOMES = {"created": "New leads created", "merged": "Merged into known leads"}
 
 
 class ImportUploadForm(forms.Form):
@@ -136,3 +141,40 @@ def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
     if not request.htmx:
         return redirect(job)
     return render(request, "inbound/_import_progress.html", _detail_context(request, job))
+
+
+@require_GET
+@permission_required("inbound.add_importjob", raise_exception=True)
+def import_leads(request: HttpRequest, pk: int) -> HttpResponse:
+    """The leads the import made (``?outcome=created``, the default) or converted again (``merged``), in file order."""
+    job = _job_get(pk)
+    outcome = request.GET.get("outcome", "created")
+    if outcome not in LEAD_OUTCOMES:
+        outcome = "created"
+    rows = (Submission.objects.filter(import_job=job, status=SubmissionStatus.PROCESSED, lead__isnull=False,
+                                      created_lead=outcome == "created")
+            .select_related("lead").only("row_number", "lead__id", "lead__email", "lead__first_name",
+                                         "lead__last_name", "lead__company", "lead__status", "lead__created_at")
+            .order_by("row_number", "pk"))
+    page = Paginator(rows, LEADS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "inbound/import_leads.html",
+                  {"job": job, "page": page, "outcome": outcome, "outcomes": LEAD_OUTCOMES})
+
+
+@require_GET
+@permission_required("inbound.add_importjob", raise_exception=True)
+def import_rejected_csv(request: HttpRequest, pk: int) -> HttpResponse:
+    """The rows that made no lead, with their row number and reason, as a CSV to fix and import again.
+
+    Built in memory: under ASGI Django reads a synchronous stream whole before sending it anyway, and the
+    rows are at most the uploaded file (IMPORT_MAX_FILE_BYTES).
+    """
+    job = _job_get(pk)
+    out = io.StringIO()
+    csv.writer(out).writerows(csv_import.import_job_problem_rows(job))
+    stem = job.original_name.rsplit(".", 1)[0] or "import"
+    response = HttpResponse(out.getvalue().encode("utf-8-sig"), content_type="text/csv; charset=utf-8")
+    # utf-8-sig: Excel opens a BOM-less UTF-8 CSV as Windows-1252. The name is the upload's, ASCII only.
+    safe_stem = "".join(char if char.isascii() and (char.isalnum() or char in "-_") else "_" for char in stem)[:80]
+    response["Content-Disposition"] = f'attachment; filename="{safe_stem}-rejected-rows.csv"'
+    return response

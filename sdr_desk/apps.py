@@ -7,6 +7,9 @@ class SdrDeskConfig(AppConfig):
 
     name = "sdr_desk"
     verbose_name = "SDR desk"
+    # Where each role starts until an app gives it a page of its own (sdr_desk/homes.py): role -> (URL name,
+    # priority). The lead list is the page every role may open; the board app takes SDRs and managers over.
+    role_homes = {"AE": ("lead-list", 0), "Marketing": ("lead-list", 0), "Admin": ("lead-list", 0)}
 
     def ready(self) -> None:
         from sdr_desk.roles import roles_sync

@@ -20,11 +20,13 @@ _READ_LEADS = ["inbound.view_lead", "inbound.view_account", "inbound.view_activi
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.SDR: _READ_LEADS + ["inbound.change_lead", "scoring.view_leadscore", "routing.view_leadassignment"],
     Role.AE: _READ_LEADS + ["scoring.view_leadscore", "routing.view_leadassignment"],
+    # Marketing runs the campaigns the hosted forms serve: it makes and edits them (/forms/new/).
     Role.MARKETING: _READ_LEADS + ["inbound.view_source", "inbound.view_submission", "inbound.view_hostedform",
+                                   "inbound.add_hostedform", "inbound.change_hostedform",
                                    "scoring.view_leadscore", "routing.view_leadassignment"],
     Role.MANAGER: _READ_LEADS + [
         "inbound.change_lead", "inbound.view_source", "inbound.view_submission", "inbound.change_submission",
-        "inbound.view_hostedform", "inbound.add_importjob", "inbound.view_importjob", "routing.view_team",
+        "inbound.view_hostedform", "inbound.add_hostedform", "inbound.change_hostedform", "inbound.add_importjob", "inbound.view_importjob", "routing.view_team",
         "routing.change_team",
         # Scoring: the rules page edits and publishes every kind of rule.
         "scoring.view_fitrule", "scoring.change_fitrule", "scoring.add_fitrule", "scoring.delete_fitrule",

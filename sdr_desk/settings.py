@@ -88,6 +88,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "sdr_desk.board.zones.viewer_zone_context",
+                "sdr_desk.homes.nav",
             ],
         },
     },
@@ -240,6 +241,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- security -----------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the cookie-less meta tag; harmless either way
+CSRF_FAILURE_VIEW = "sdr_desk.views.csrf_failure"  # the refusal inside the site's layout, saying what to do
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

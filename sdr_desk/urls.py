@@ -35,7 +35,8 @@ urlpatterns = [
     # The schema answers keys and sessions alike (integrators build against it);
     # the interactive docs are a page, so they send anonymous visitors to sign in.
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
+    path("api/docs/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema", template_name="api_docs.html")),
+         name="api-docs"),
     path("", include("sdr_desk.board.urls")),
     path("", include("inbound.urls")),
     path("", include("sdr_desk.routing.urls")),
@@ -43,7 +44,12 @@ urlpatterns = [
     path("", include("sdr_desk.qualification.urls")),
     path("scoring/", include("scoring.urls")),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
 ]
+
+# Every 403 and 404 inside the site's layout (templates/403.html, 404.html); a 500 renders templates/500.html.
+handler403 = "sdr_desk.views.permission_denied"
+handler404 = "sdr_desk.views.page_not_found"
 
 if settings.DEBUG:
     from django.conf.urls.static import static

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
@@ -22,24 +23,37 @@ from sdr_desk.board.lead_page import lead_timeline_with_touches
 from sdr_desk.board.live import board_sections, latest_seq, viewer_for, viewer_of_rep, watched_rep
 from sdr_desk.board.models import BoardPreference
 from sdr_desk.board.zones import viewer_zone
+from sdr_desk.homes import has_board, home_of
 from sdr_desk.navigation import posted_next
 from sdr_desk.routing.business_hours import day_ends, zone_or_utc
-from sdr_desk.routing.models import OWNED_OPEN, CallOutcome, LeadAssignment, Rep, TouchChannel
-from sdr_desk.routing.ownership import OwnershipError, lead_claim
+from sdr_desk.routing.models import OWNED_OPEN, CallOutcome, LeadAssignment, LeadState, Rep, TouchChannel
+from sdr_desk.routing.ownership import OwnershipError, lead_claim, may_claim
 from sdr_desk.routing.queue import queue_summary
 from sdr_desk.routing.touches import TouchInvalid, lead_next_step_set, touch_log
+
+NO_ROLE = ("Your account has no role on the desk yet, so there is nothing here for you to open. "
+           "Ask an admin to add you to SDR, AE, Manager or Marketing.")
+NO_BOARD = ("The board is where SDRs and managers work the leads offered to their teams; you are neither a rep "
+            "nor a team's manager, so it would be empty. The leads you may see are on your home page.")
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    # Reps and managers live on the board; everyone else starts at the leads list.
-    return redirect("board" if request.user.has_perm("inbound.view_lead") else "lead-list")
+    """Each role's home, as the apps declare it (sdr_desk/homes.py): reps and managers on the board,
+    everyone else on the lead list until a page made for their job takes over."""
+    url_name = home_of(request.user)
+    if url_name is None:
+        raise PermissionDenied(NO_ROLE)
+    return redirect(url_name)
 
 
 @require_GET
 @permission_required("inbound.view_lead", raise_exception=True)
 def board(request: HttpRequest) -> HttpResponse:
     """The SDR's home: hot leads by SLA time left, what is due today, their open leads; managers see their queues."""
+    if not has_board(request.user):
+        # An AE or marketer would see an empty board with Claim buttons they may not use: say why, point home.
+        raise PermissionDenied(NO_BOARD)
     viewer = viewer_for(request.user)
     seq = latest_seq()  # before the query: a change during rendering is caught up by the socket
     sections = board_sections(viewer, csrf_token=get_token(request))
@@ -108,7 +122,16 @@ def board_preferences(request: HttpRequest) -> HttpResponse:
 @permission_required("inbound.view_lead", raise_exception=True)
 def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The lead page: the timeline as the spine; beside it the person, the company and the score explained."""
-    return render(request, "board/lead_detail.html", _lead_context(request, get_object_or_404(_page_leads(), pk=pk)))
+    lead = get_object_or_404(_page_leads(), pk=pk)
+    return render(request, "board/lead_detail.html", _lead_context(request, lead, **_lead_actions(request, lead)))
+
+
+def _lead_actions(request: HttpRequest, lead: Lead) -> dict[str, object]:
+    """What the viewer may do on the lead page beyond reading it: Claim only for whom the claim would succeed."""
+    assignment = getattr(lead, "assignment", None)
+    claimable = bool(assignment and assignment.owner_id is None
+                     and assignment.state in (LeadState.OFFERED, LeadState.QUEUED, LeadState.ESCALATED))
+    return {"may_claim": claimable and may_claim(request.user, assignment)}
 
 
 def _page_leads() -> QuerySet[Lead]:
@@ -173,7 +196,7 @@ def lead_claim_view(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, "It's yours: call now, the clock is running.")
     except OwnershipError as error:
         if error.status == 403:
-            return HttpResponse(error.message, status=403)
+            raise PermissionDenied(error.message) from error
         messages.error(request, error.message)
         back = posted_next(request)
         if back:
@@ -184,7 +207,8 @@ def lead_claim_view(request: HttpRequest, pk: int) -> HttpResponse:
 def lead_rerender(request: HttpRequest, pk: int, **extra: object) -> HttpResponse:
     """The lead page again with the form's errors beside it (400)."""
     lead = _page_leads().get(pk=pk)
-    return render(request, "board/lead_detail.html", _lead_context(request, lead, **extra), status=400)
+    return render(request, "board/lead_detail.html",
+                  _lead_context(request, lead, **_lead_actions(request, lead), **extra), status=400)
 
 
 @require_POST
@@ -198,7 +222,7 @@ def lead_next_step_view(request: HttpRequest, pk: int) -> HttpResponse:
         lead_next_step_set(lead.pk, rep=request.user, at=at, note="" if clear else request.POST.get("next_step", ""))
     except OwnershipError as error:
         if error.status == 403:
-            return HttpResponse(error.message, status=403)
+            raise PermissionDenied(error.message) from error
         errors = getattr(error, "errors", {})
         return lead_rerender(request, pk, next_step_errors=errors, next_step_form=request.POST)
     messages.success(request, "Next step planned: it shows under Due on your board that day." if at
@@ -216,7 +240,7 @@ def lead_touch_view(request: HttpRequest, pk: int) -> HttpResponse:
                   next_step_at=_next_step_at_posted(request), next_step=request.POST.get("next_step", ""))
     except OwnershipError as error:
         if error.status == 403:
-            return HttpResponse(error.message, status=403)
+            raise PermissionDenied(error.message) from error
         errors = getattr(error, "errors", {})
         return lead_rerender(request, pk, touch_errors=errors, touch_form=request.POST)
     messages.success(request, "Touch logged.")

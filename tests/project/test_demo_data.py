@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
 from django.db.models import Count, F, Min
 from django.test import override_settings
@@ -35,9 +36,9 @@ from inbound.models import (
 from inbound.payloads import clean_event_payload, clean_lead_payload
 from scoring.models import HotLeadCriteria, LeadScore
 from scoring.services import ruleset_publish
-from sdr_desk.management.commands.seed_demo import TOUCH_NOTES, touch_note, work_plan
+from sdr_desk.management.commands.seed_demo import DEMO_REP_CAPACITY, TOUCH_NOTES, touch_note, work_plan
 from sdr_desk.roles import Role
-from sdr_desk.routing.models import LeadAssignment, LeadState, RoutingRule, Team, Touch
+from sdr_desk.routing.models import LeadAssignment, LeadState, Rep, RoutingRule, Team, Touch
 from sdr_desk.routing.sla import sla_sweep
 from tests.factories import SourceFactory, api_key_for
 
@@ -97,6 +98,15 @@ def test_seed_demo_makes_the_demo_users_with_their_roles():
 
 
 @override_settings(DEBUG=True)
+def test_seed_demo_prints_the_port_the_demo_serves_on(monkeypatch):
+    monkeypatch.setenv("PORT", "8123")
+    assert "Sign in at http://127.0.0.1:8123/ as sdr1 / demo" in seed(leads=0)
+    monkeypatch.setenv("PORT", "eighty")
+    with pytest.raises(ImproperlyConfigured, match="PORT='eighty' is not a whole number"):
+        seed(leads=0)
+
+
+@override_settings(DEBUG=True)
 def test_seed_demo_puts_the_reps_in_their_teams():
     seed(leads=0)  # people only: no month of leads needed
 
@@ -107,6 +117,26 @@ def test_seed_demo_puts_the_reps_in_their_teams():
     assert (americas.visibility, emea.visibility) == ("claim", "owned")
     assert americas.manager.username == "manager"
     assert emea.time_zone == "Europe/London"
+
+
+@override_settings(DEBUG=True)
+def test_the_demo_reps_have_room_for_an_hour_of_the_simulators_hot_leads(django_capture_on_commit_callbacks):
+    seed(leads=40)
+    assert set(Rep.objects.filter(role="sdr").values_list("capacity", flat=True)) == {DEMO_REP_CAPACITY}
+    start = timezone.now()
+    with django_capture_on_commit_callbacks(execute=True):  # the desk's hand-on: scored and routed
+        simulate(count=60, seed=11)  # an hour at bin/demo's default RATE, nobody working the leads
+    hot = LeadAssignment.objects.filter(is_hot=True, sla_started_at__gte=start)
+    assert hot.count() >= 10
+    # Every one reaches a rep (assigned, or offered to a claim team); none waits in the queue for room.
+    assert not hot.filter(state=LeadState.QUEUED).exists()
+
+
+def test_the_simulator_sends_one_a_minute_by_default():
+    from inbound.management.commands.simulate_inbound import Command
+
+    parser = Command().create_parser("manage.py", "simulate_inbound")
+    assert parser.parse_args([]).rate == 1.0
 
 
 @override_settings(DEBUG=True)

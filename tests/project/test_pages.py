@@ -151,3 +151,7 @@ class TestAdminAndDocs:
         response = as_user(sdr).get("/api/docs/")
         assert response.status_code == 200
         assert b"swagger" in response.content.lower()
+
+    def test_the_docs_page_leads_back_to_the_desk(self, as_user, sdr):
+        body = as_user(sdr).get("/api/docs/").content.decode()
+        assert '<a href="/" data-back-to-desk>' in body and 'id="swagger-ui"' in body

@@ -57,6 +57,7 @@ from inbound.services import Outcome, submission_process, submission_receive
 from inbound.signals import leads_batch_processed, submission_processed
 from scoring.services import lead_rescore
 from sdr_desk.dispositions.services import lead_disposition
+from sdr_desk.env import envint
 from sdr_desk.roles import Role
 from sdr_desk.routing import receivers
 from sdr_desk.routing.engine import eligibility, lead_hand_on_route
@@ -77,7 +78,13 @@ from sdr_desk.routing.sla import sla_sweep
 from sdr_desk.routing.touches import lead_next_step_set, touch_log
 
 DEMO_PASSWORD = "demo"
-SIGN_IN_HINT = "Sign in at http://127.0.0.1:8000/ as sdr1 / demo (or manager, marketing, ae1, admin)"
+DEFAULT_PORT = 8000
+
+
+def sign_in_hint() -> str:
+    """Where to sign in: the port bin/demo serves on (``PORT``), so the printed address is the real one."""
+    port = envint("PORT", DEFAULT_PORT, minimum=1)
+    return f"Sign in at http://127.0.0.1:{port}/ as sdr1 / demo (or manager, marketing, ae1, admin)"
 
 
 @dataclass(frozen=True)
@@ -116,6 +123,12 @@ DEMO_TEAMS: tuple[DemoTeam, ...] = (
     DemoTeam("Americas Inbound", "America/New_York", ("sdr1", "sdr2"), Visibility.CLAIM, is_default=True),
     DemoTeam("EMEA Inbound", "Europe/London", ("sdr3",), Visibility.OWNED),
 )
+# Open hot leads a demo rep may hold (the model's default is 5). bin/demo's simulator starts about 0.4 hot
+# clocks per send (measured: 160 in 400 sends), 0.4 a minute at its default RATE of 1: one every ~4 min for
+# the Americas team's two reps, one every ~6.5 min for EMEA's one rep. Leads stay in a rep's load until dispositioned, and an
+# unattended owned rep collects the hot researchers (24 h SLA) at ~3 an hour: 20 keeps them all routable
+# for hours, where 5 filled every rep within minutes and sent the rest to the team queue.
+DEMO_REP_CAPACITY = 20
 # A demo desk is open around the clock, so it moves whenever someone looks at it.
 DEMO_HOURS = {day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 # Leads of the last hours are routed on today's clock and left unworked, so the demo opens with
@@ -189,7 +202,7 @@ class Command(BaseCommand):
                                                fresh=timedelta(hours=fresh_hours))
         self._report(made=made, skipped=skipped, desk=desk, seconds=time.monotonic() - started)
         if settings.DEBUG:
-            self.stdout.write(self.style.SUCCESS(SIGN_IN_HINT))
+            self.stdout.write(self.style.SUCCESS(sign_in_hint()))
 
     # --- people -------------------------------------------------------------------------------
 
@@ -236,7 +249,8 @@ class Command(BaseCommand):
                     Rep.objects.update_or_create(
                         user=users[name],
                         defaults={"team": team, "role": RepRole.SDR, "time_zone": spec.time_zone,
-                                  "working_hours": DEMO_HOURS, "status": RepStatus.AVAILABLE},
+                                  "working_hours": DEMO_HOURS, "status": RepStatus.AVAILABLE,
+                                  "capacity": DEMO_REP_CAPACITY},
                     )
         emea = Team.objects.get(name="EMEA Inbound")
         # Leads from Europe, the Middle East and Africa go to the owned-mode team, so both modes move.

@@ -1,0 +1,29 @@
+"""seed_demo on the embedded default (SQLite, as bin/demo runs it), in a process of its own."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_seeding_on_sqlite_stores_no_naive_datetime(tmp_path):
+    """Every stored time is aware: with RuntimeWarning an error, a naive one would fail a demo submission."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "sdr_desk.settings", "DEBUG": "1",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}", "MEDIA_ROOT": str(tmp_path / "media")}
+    env.pop("REDIS_URL", None)
+    manage = [sys.executable, "-W", "error::RuntimeWarning", "manage.py"]
+    migrated = subprocess.run([*manage, "migrate", "--noinput"], cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=300)
+    assert migrated.returncode == 0, migrated.stderr[-2000:]
+    seeded = subprocess.run([*manage, "seed_demo", "--leads", "80", "--seed", "2026"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert seeded.returncode == 0, seeded.stderr[-3000:]
+    assert "naive datetime" not in seeded.stderr
+    assert "Demo leads: 80 made" in seeded.stdout
