@@ -264,9 +264,7 @@ def _team_render(request: HttpRequest, team: Team, settings_form: TeamSettingsFo
 @permission_required("routing.change_leadassignment", raise_exception=True)
 def queue_page(request: HttpRequest) -> HttpResponse:
     """Every unowned lead of the manager's teams as a compact table: sorted, filtered, handed out in bulk."""
-    teams = managed_teams(request.user)
-    if not teams:
-        raise PermissionDenied("The queue is the managers': you manage no team.")
+    teams = managed_teams(request.user)  # a manager of no team yet sees an empty queue that says so
     team_ids = {team.pk for team in teams}
     filters = QueueFilters.of(request.GET, team_ids=team_ids)
     page = Paginator(queue_leads(team_ids, filters), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))

@@ -165,12 +165,13 @@ class TestAccess:
 
     def test_the_page_takes_a_fixed_number_of_queries_whatever_the_page_holds(self, desk, django_assert_num_queries):
         client = signed_in(desk["ann"])
-        # session, user, the viewer's zone, permissions (2), count, owners, sources, rows
-        with django_assert_num_queries(9):
+        # session, user, the viewer's zone, permissions (2), count, owners, sources, rows, and the nav's
+        # "has a board?" (groups, seat)
+        with django_assert_num_queries(11):
             client.get("/leads/")
         for n in range(30):
             lead = hot_lead(first_name=f"More{n}")
             lead_route(lead.pk)
-        with django_assert_num_queries(9):
+        with django_assert_num_queries(11):
             body = client.get("/leads/").content.decode()
         assert len(names(body)) == 34

@@ -218,9 +218,12 @@ class TestPages:
                            content_type="application/json").status_code == 403
         assert LeadAssignment.objects.get(lead_id=lead_id).owner is None
 
-    def test_a_manager_of_no_team_gets_403_on_the_queue(self, desk, client):
+    def test_a_manager_of_no_team_sees_an_empty_queue_that_says_why(self, desk, client):
+        offered(desk)
         client.force_login(UserFactory(username="idle", roles=[Role.MANAGER]))
-        assert client.get("/queue/").status_code == 403
+        response = client.get("/queue/")
+        assert response.status_code == 200 and response.context["rows"] == []
+        assert "You manage no team yet" in response.content.decode()
 
     def test_anonymous_is_sent_to_sign_in(self, desk, client):
         assert client.get("/queue/").status_code == 302
