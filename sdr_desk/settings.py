@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "sdr_desk.routing",
     "sdr_desk.board",
     "sdr_desk.dispositions",
+    "sdr_desk.webhooks",
     "sdr_desk",  # last: its post_migrate (roles, schedules) sees every app's permissions and schedules
 ]
 

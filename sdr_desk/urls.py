@@ -12,6 +12,7 @@ from sdr_desk import views
 from sdr_desk.dispositions import api as dispositions_api_views
 from sdr_desk.dispositions.urls import api_urlpatterns as dispositions_api
 from sdr_desk.routing.urls import api_urlpatterns as routing_api
+from sdr_desk.webhooks.urls import api_urlpatterns as webhooks_api
 
 api_v1 = [
     # The lead as the API shows it: intake's fields, enriched by scoring and routing, then dispositions.
@@ -21,6 +22,7 @@ api_v1 = [
          name="api-lead-detail"),
     *routing_api,
     *dispositions_api,
+    *webhooks_api,
     path("events/", login_not_required(api.EventCollectionApi.as_view()), name="api-events"),
 ]
 
