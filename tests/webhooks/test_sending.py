@@ -280,3 +280,22 @@ class TestTheRepsRequest:
         assert response.status_code == 302 and time.monotonic() - started < 1.5
         assert receiver.received == [] and OrmQ.objects.count() == 1  # queued, for after the response
         assert Delivery.objects.get().status == DeliveryStatus.PENDING
+
+
+@pytest.mark.django_db
+class TestTheSchedule:
+    def test_the_sweep_is_scheduled_every_minute(self):
+        from django_q.models import Schedule
+
+        schedule = Schedule.objects.get(name="Webhook deliveries")
+        assert (schedule.func, schedule.schedule_type, schedule.minutes) == (
+            "sdr_desk.webhooks.tasks.deliveries_sweep", "I", 1)
+
+    def test_the_tasks_send(self, desk, receiver):
+        from sdr_desk.webhooks import tasks
+
+        receiver.endpoint()
+        delivery = disposition(desk)
+        assert tasks.deliveries_send([delivery.event_id]) == {"delivered": 1}
+        assert tasks.deliveries_sweep() == {"dead": 0}
+        assert len(receiver.received) == 1
