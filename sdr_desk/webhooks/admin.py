@@ -52,9 +52,9 @@ class EndpointAdmin(admin.ModelAdmin):
     def events_shown(self, endpoint: Endpoint) -> str:
         return ", ".join(endpoint.events)
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Endpoint | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Endpoint | None = None) -> list[str]:
         # The secret exists once the endpoint is saved; it is shown on its page from then on.
-        return self.readonly_fields if obj else ["created_by", "created_at", "updated_at"]
+        return [*EndpointForm._meta.fields, *(self.readonly_fields if obj else [])]
 
     def save_model(self, request: HttpRequest, obj: Endpoint, form: Any, change: bool) -> None:
         if not change:
@@ -67,7 +67,7 @@ class DeliveryAdmin(admin.ModelAdmin):
     """The log: read-only, except that any delivery can be replayed (the same event id and body, sent again)."""
 
     list_display = ["event_id", "kind", "endpoint", "status", "attempts", "last_status_code", "next_attempt_at",
-                    "delivered_at", "created_at"]
+                    "delivered_at"]
     list_filter = ["status", "endpoint", "kind"]
     list_select_related = ["endpoint"]
     search_fields = ["event_id"]

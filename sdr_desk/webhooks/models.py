@@ -119,4 +119,4 @@ class Delivery(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.event_id} → {self.endpoint_id}"
+        return f"{self.kind} {self.event_id} to endpoint {self.endpoint_id}"

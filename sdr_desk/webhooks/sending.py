@@ -170,7 +170,7 @@ def delivery_record(attempt: Attempt, outcome: Outcome, *, now: datetime) -> str
     if not outcome.delivered:
         logger.warning("webhook %s to %s, attempt %d: %s", attempt.event_id, attempt.url, attempt.attempt,
                        outcome.error)
-    return fields["status"]
+    return str(fields["status"])
 
 
 def _send(attempts: list[Attempt], *, now: datetime | None) -> Counter[str]:
