@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "sdr_desk.board",
     "sdr_desk.dispositions",
     "sdr_desk.qualification",
+    "sdr_desk.webhooks",
     "sdr_desk",  # last: its post_migrate (roles, schedules) sees every app's permissions and schedules
 ]
 

@@ -13,6 +13,7 @@ from sdr_desk.dispositions.urls import api_urlpatterns as dispositions_api
 from sdr_desk.qualification import api as qualification_api_views
 from sdr_desk.qualification.urls import api_urlpatterns as qualification_api
 from sdr_desk.routing.urls import api_urlpatterns as routing_api
+from sdr_desk.webhooks.urls import api_urlpatterns as webhooks_api
 
 api_v1 = [
     # The lead as the API shows it: intake's fields, enriched by scoring and routing, dispositions, then
@@ -24,6 +25,7 @@ api_v1 = [
     *routing_api,
     *dispositions_api,
     *qualification_api,
+    *webhooks_api,
     path("events/", login_not_required(api.EventCollectionApi.as_view()), name="api-events"),
 ]
 
