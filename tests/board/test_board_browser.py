@@ -453,3 +453,52 @@ def test_an_overdue_card_says_overdue_a_touched_one_says_when_and_times_are_in_t
     assert "Overdue by" in sdr1.locator("tr", has_text="Olivia Overdue").inner_text()
     shot(sdr1, "lead_list_sorted")
     assert dialogs == []
+
+
+def test_a_full_team_still_sees_a_new_hot_lead_and_the_manager_hands_it_out_from_the_queue(
+        asgi_server, desk, board_for, new_context, dialogs):
+    server, key = asgi_server, desk["key"]
+    Rep.objects.update(capacity=1)
+    sdr1, sdr2 = board_for("sdr1"), board_for("sdr2")
+    # Each rep claims one hot lead: both are at capacity now.
+    for page, email in ((sdr1, "first@full.example"), (sdr2, "second@full.example")):
+        held = post_lead(server, key, email=email, first_name="Held", last_name=email.split("@")[0],
+                         phone="+1 212 555 0199")
+        page.wait_for_selector(f"[data-cards=hot] #card-{held}", timeout=SEEN_WITHIN)
+        page.click(f"#card-{held} [data-claim]")
+        page.wait_for_selector(f"[data-cards=hot] #card-{held} [data-call]", timeout=SEEN_WITHIN)  # theirs now
+    assert {r.capacity for r in Rep.objects.all()} == {1}
+    assert LeadAssignment.objects.filter(owner__isnull=False, is_hot=True).count() == 2
+
+    # A new hand-raiser: capacity weighs who gets it, it never hides it. Both full reps see it at once.
+    lead = post_lead(server, key, email="ada@analytical.io", first_name="Ada", last_name="Lovelace",
+                     company="Analytical Engines", phone="+1 212 555 0186")
+    for page in (sdr1, sdr2):
+        page.wait_for_selector(f"[data-cards=hot] #card-{lead}", timeout=SEEN_WITHIN)
+    assignment = LeadAssignment.objects.get(lead_id=lead)
+    assert assignment.state == "offered"
+    assert assignment.routing_trace["result"] == "claim mode: every rep at capacity; offered to the team anyway"
+
+    # The manager hands it to Maya from the queue page, with a reason.
+    manager = board_for("manager")
+    assert "1 offered, unclaimed" in manager.locator(".queue-summary").inner_text()
+    manager.click(".queue-summary a.button")
+    manager.wait_for_url("**/queue/")
+    row = manager.locator(f"#queue-{lead}")
+    assert "Ada Lovelace" in row.inner_text() and "Offered to the team" in row.inner_text()
+    row.locator("input[name=lead]").check()
+    manager.select_option("#queue-assign select[name=rep]", str(desk["sdr2"].pk))
+    manager.fill("#queue-assign input[name=reason]", "Maya covers Analytical Engines")
+    shot(manager, "queue_bulk_assign")
+    manager.click("#queue-assign button[type=submit]")
+    manager.wait_for_selector("text=Assigned 1 lead to Maya Chen.")
+    assert manager.locator(f"#queue-{lead}").count() == 0  # handed out: off the queue
+
+    # Maya has it on her board as hers (Call), live; Jordan's card goes.
+    sdr2.wait_for_selector(f"[data-cards=hot] #card-{lead} [data-call]", timeout=SEEN_WITHIN)
+    sdr1.wait_for_selector(f"#card-{lead}", state="detached", timeout=SEEN_WITHIN + 3000)
+    entry = LeadAssignment.objects.get(lead_id=lead).lead.timeline.filter(kind="owner").latest("id")
+    assert entry.summary == "Assigned to Maya Chen (Americas Inbound) by the manager: Maya covers Analytical Engines"
+    assert entry.actor == desk["manager"]
+    shot(sdr2, "board_handed_out")
+    assert dialogs == []
