@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from django.db.models import Q
+
 from inbound.models import Activity, Lead, Submission, TimelineEntry
 
 
-def lead_timeline(lead: Lead, *, limit: int = 200) -> list[TimelineEntry]:
-    return list(TimelineEntry.objects.filter(lead=lead).select_related("actor")[:limit])
+def lead_timeline(lead: Lead, *, limit: int = 200, hidden: Q | None = None) -> list[TimelineEntry]:
+    """The lead's newest entries; ``hidden`` leaves out the entries it matches (what this viewer may not see)."""
+    entries = TimelineEntry.objects.filter(lead=lead).select_related("actor")
+    if hidden is not None:
+        entries = entries.exclude(hidden)
+    return list(entries[:limit])
 
 
 def lead_activities(lead: Lead, *, limit: int = 100) -> list[Activity]:

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from inbound import selectors
 from inbound.models import Lead
-from sdr_desk.board.lead_page import lead_timeline_with_touches
+from sdr_desk.board.lead_page import lead_timeline_with_touches, outcomes_hidden
 from sdr_desk.board.live import board_sections, latest_seq, viewer_for, viewer_of_rep, watched_rep
 from sdr_desk.board.models import BoardPreference
 from sdr_desk.board.zones import viewer_zone
@@ -176,7 +176,7 @@ def _lead_context(request: HttpRequest, lead: Lead, **extra: object) -> dict[str
         "assignment": assignment,
         # The owner may work the lead while it is open; a closed (dispositioned) lead offers no touch actions.
         "is_owner": bool(assignment and assignment.owner_id == request.user.pk and assignment.state in OWNED_OPEN),
-        "timeline": lead_timeline_with_touches(lead),
+        "timeline": lead_timeline_with_touches(lead, hidden=outcomes_hidden(request.user, assignment)),
         "activities": selectors.lead_activities(lead),
         "channels": TouchChannel.choices,
         "outcomes": CallOutcome.choices,

@@ -10,6 +10,8 @@ class DispositionsConfig(AppConfig):
     verbose_name = "Dispositions"
     # Panels the board's lead page includes (the board imports nothing of this app).
     lead_panels = ["dispositions/_lead_panel.html"]
+    # Kept from the timeline of SDRs of other teams (the board reads this; see sdr_desk/board/lead_page.py).
+    outcome_timeline_kinds = ["disposition"]
     # Offered to outbound webhooks (sdr_desk/webhooks): the timeline kind this app records.
     webhook_events = {"disposition": "A lead's disposition recorded, changed or reopened"}
     schedules = [("Nurture re-engagement", "sdr_desk.dispositions.tasks.nurture_reengage", "I", 15, None)]

@@ -16,13 +16,14 @@ from inbound.models import Lead
 from inbound.timeline import timeline_record
 from sdr_desk.dispositions.models import LEAD_STATUS_OF, Disposition, DispositionCode
 from sdr_desk.routing.clock import clock_stop
-from sdr_desk.routing.models import LeadAssignment, LeadState, Rep, RepRole
+from sdr_desk.routing.models import LeadAssignment, LeadState
 from sdr_desk.routing.ownership import (
     FieldsInvalid,
     NotAllowed,
     OwnershipError,
     assignment_locked,
     lead_owner_change,
+    may_see_outcomes,
 )
 
 DISPOSITION_KIND = "disposition"
@@ -45,12 +46,8 @@ def may_disposition(user: AbstractBaseUser, assignment: LeadAssignment) -> bool:
     return assignment.team is not None and assignment.team.manager_id == user.pk
 
 
-def may_see_dispositions(user: AbstractBaseUser, assignment: LeadAssignment | None) -> bool:
-    """Everyone who may open the lead, except an SDR of another team (marketing and AEs see every outcome)."""
-    sdr_teams = list(Rep.objects.filter(user_id=user.pk, role=RepRole.SDR).values_list("team_id", flat=True))
-    if not sdr_teams:
-        return True
-    return assignment is not None and assignment.team_id is not None and assignment.team_id in sdr_teams
+# Who may see a lead's outcome: one rule for dispositions, the checklist and the lead page's timeline.
+may_see_dispositions = may_see_outcomes
 
 
 @cache

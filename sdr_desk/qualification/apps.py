@@ -10,6 +10,7 @@ class QualificationConfig(AppConfig):
     verbose_name = "Qualification"
     # The lead page's checklist panel (the board includes it, importing nothing of this app).
     lead_panels = ["qualification/_lead_panel.html"]
+    outcome_timeline_kinds = ["qualification"]
     # A disposition whose code requires the checklist is refused while a required answer is missing.
     disposition_checks = ["sdr_desk.qualification.services.answers_check"]
     role_permissions = {

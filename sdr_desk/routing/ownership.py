@@ -17,7 +17,7 @@ from django.utils import timezone
 from inbound.models import Lead
 from inbound.timeline import timeline_record
 from sdr_desk.routing.clock import deadline_renew
-from sdr_desk.routing.models import LeadAssignment, LeadState, Rep, Team, Visibility
+from sdr_desk.routing.models import LeadAssignment, LeadState, Rep, RepRole, Team, Visibility
 from sdr_desk.routing.signals import assignment_changed_send
 
 OWNER_KIND = "owner"
@@ -150,6 +150,18 @@ def lead_claim(lead_id: int, *, user: AbstractBaseUser, now: datetime | None = N
 
 
 ASSIGN_REASON_MAX = 500
+
+
+def may_see_outcomes(user: AbstractBaseUser, assignment: LeadAssignment | None) -> bool:
+    """Whether the user may see how a lead ended and the facts behind it (dispositions, checklist answers):
+    everyone who may open the lead except an SDR of another team (marketing and AEs see every outcome)."""
+    sdr_teams = getattr(user, "_sdr_team_ids", None)  # asked by several panels of one page: read once
+    if sdr_teams is None:
+        sdr_teams = list(Rep.objects.filter(user_id=user.pk, role=RepRole.SDR).values_list("team_id", flat=True))
+        user._sdr_team_ids = sdr_teams  # type: ignore[attr-defined]
+    if not sdr_teams:
+        return True
+    return assignment is not None and assignment.team_id is not None and assignment.team_id in sdr_teams
 
 
 def may_hand_out(user: AbstractBaseUser, assignment: LeadAssignment) -> bool:

@@ -375,3 +375,21 @@ class TestNurture:
         schedule = Schedule.objects.get(name="Nurture re-engagement")
         assert (schedule.func, schedule.schedule_type, schedule.minutes) == (
             "sdr_desk.dispositions.tasks.nurture_reengage", "I", 15)
+
+
+class TestOutcomesInTheTimeline:
+    def test_an_sdr_of_another_team_sees_no_outcome_in_the_lead_timeline(self, desk, client):
+        from tests.desk_fixtures import rep_make
+
+        answers_give(desk["lead"].pk, desk["ann"])
+        lead_disposition(desk["lead"].pk, user=desk["ann"], code="qualified-meeting-set")
+        stranger = rep_make("stranger", Team.objects.get(name="EMEA"))
+        page = f"/leads/{desk['lead'].pk}/"
+        client.force_login(desk["bob"])  # same team: sees how it ended and why
+        body = client.get(page).content.decode()
+        assert "Disposition: Qualified - meeting set" in body and "Qualification: Role and authority" in body
+        client.force_login(stranger)
+        body = client.get(page).content.decode()
+        assert "Disposition:" not in body and "Qualification:" not in body
+        assert "Closed: Qualified - meeting set" not in body
+        assert "Claimed by Ann" in body  # the rest of the story stays
