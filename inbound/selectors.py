@@ -7,6 +7,15 @@ from django.db.models import Q
 from inbound.models import Activity, Lead, Submission, TimelineEntry
 
 
+def lead_matching(text: str, *, prefix: str = "") -> Q:
+    """Leads whose email, name or company contains ``text`` (``prefix``: the path to the lead, e.g. "lead__")."""
+    fields = ("email", "first_name", "last_name", "company")
+    query = Q()
+    for name in fields:
+        query |= Q(**{f"{prefix}{name}__icontains": text})
+    return query
+
+
 def lead_timeline(lead: Lead, *, limit: int = 200, hidden: Q | None = None) -> list[TimelineEntry]:
     """The lead's newest entries; ``hidden`` leaves out the entries it matches (what this viewer may not see)."""
     entries = TimelineEntry.objects.filter(lead=lead).select_related("actor")

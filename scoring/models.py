@@ -28,6 +28,12 @@ class Tier(models.TextChoices):
 TIER_RANK = {Tier.HAND_RAISER: 3, Tier.RESEARCHER: 2, Tier.LIGHT: 1, Tier.NONE: 0}
 
 
+def tier_order(field: str, *, unknown: int = 0) -> models.Case:
+    """An ORDER BY expression ranking ``field`` (a tier) by intent: hand-raisers highest."""
+    return models.Case(*[models.When(**{field: tier}, then=models.Value(rank)) for tier, rank in TIER_RANK.items()],
+                       default=models.Value(unknown), output_field=models.IntegerField())
+
+
 class Grade(models.TextChoices):
     A = "A", "A"
     B = "B", "B"

@@ -11,20 +11,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import F, QuerySet
 from django.db.models.expressions import OrderBy
 from django.http import QueryDict
 
 from inbound.models import Lead, LeadStatus
-from scoring.models import TIER_RANK, Tier
+from inbound.selectors import lead_matching
+from scoring.models import Tier, tier_order
 from sdr_desk.routing.models import LeadState
 
 UNASSIGNED = "unassigned"
 DEFAULT_SORT = "-created"
 PAGE_SIZE = 50
 
-_TIER_RANK = Case(*[When(score__tier=tier, then=Value(rank)) for tier, rank in TIER_RANK.items()],
-                  default=Value(-1), output_field=IntegerField())
+_TIER_RANK = tier_order("score__tier", unknown=-1)
 
 # Column -> what it sorts by (first is the main key). Nulls (no score, no owner, not routed) sort last both ways.
 SORTS: dict[str, tuple[Any, ...]] = {
@@ -91,9 +91,7 @@ def lead_list_rows(filters: LeadFilters) -> QuerySet[Lead]:
     """The leads the filters select, in their sort, with everything a row shows in the same query."""
     leads = Lead.objects.select_related("source", "account", "score", "assignment", "assignment__owner")
     if filters.query:
-        q = filters.query
-        leads = leads.filter(Q(email__icontains=q) | Q(first_name__icontains=q) | Q(last_name__icontains=q)
-                             | Q(company__icontains=q))
+        leads = leads.filter(lead_matching(filters.query))
     if filters.status:
         leads = leads.filter(status=filters.status)
     if filters.tier:

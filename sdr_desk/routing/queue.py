@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Count, F, Q, QuerySet
 from django.http import QueryDict
 
-from scoring.models import TIER_RANK, Tier
+from inbound.selectors import lead_matching
+from scoring.models import Tier, tier_order
 from sdr_desk.routing.models import LeadAssignment, LeadState, Team
 
 # Unowned leads a manager may hand out: queued (nobody eligible), escalated (the deadline passed) and
@@ -22,8 +23,7 @@ from sdr_desk.routing.models import LeadAssignment, LeadState, Team
 UNOWNED_STATES = (LeadState.QUEUED, LeadState.ESCALATED, LeadState.OFFERED)
 PAGE_SIZE = 50
 
-_TIER_ORDER = Case(*[When(tier=tier, then=Value(rank)) for tier, rank in TIER_RANK.items()],
-                   default=Value(0), output_field=IntegerField())
+_TIER_ORDER = tier_order("tier")
 # sort key -> (ordering ascending, the column's label). "-key" reverses.
 SORTS: dict[str, tuple[Any, str]] = {
     "sla": (F("sla_due_at").asc(nulls_last=True), "SLA"),
@@ -90,8 +90,7 @@ def queue_leads(team_ids: set[int], filters: QueueFilters) -> QuerySet[LeadAssig
     if filters.hot:
         rows = rows.filter(is_hot=True)
     if filters.q:
-        rows = rows.filter(Q(lead__email__icontains=filters.q) | Q(lead__first_name__icontains=filters.q)
-                           | Q(lead__last_name__icontains=filters.q) | Q(lead__company__icontains=filters.q))
+        rows = rows.filter(lead_matching(filters.q, prefix="lead__"))
     key = filters.sort.lstrip("-")
     order = SORTS[key][0]
     if filters.sort.startswith("-"):
