@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -17,7 +18,12 @@ from inbound.models import Lead
 from sdr_desk.board.views import lead_rerender
 from sdr_desk.dispositions.forms import ReviewFilterForm
 from sdr_desk.dispositions.models import Disposition, DispositionCode
-from sdr_desk.dispositions.selectors import dispositions_counts, dispositions_filter, dispositions_reviewable
+from sdr_desk.dispositions.selectors import (
+    dispositions_counts,
+    dispositions_filter,
+    dispositions_reviewable,
+    touch_counts_attach,
+)
 from sdr_desk.dispositions.services import (
     DispositionInvalid,
     disposition_change,
@@ -61,6 +67,14 @@ def _reengage_posted(request: HttpRequest) -> date | None:
         raise DispositionInvalid({"reengage_on": ["Give a date as YYYY-MM-DD."]}) from None
 
 
+class KnownCountPaginator(Paginator):
+    """A paginator told its count (already known to the caller), so it never runs COUNT(*) itself."""
+
+    def __init__(self, *args: Any, count: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.__dict__["count"] = count  # ``count`` is a cached_property: this is its cached value
+
+
 @require_GET
 @permission_required("dispositions.change_disposition", raise_exception=True)
 def review(request: HttpRequest) -> HttpResponse:
@@ -69,11 +83,14 @@ def review(request: HttpRequest) -> HttpResponse:
     query = dispositions_reviewable(request.user)
     if form.is_valid():
         query = dispositions_filter(query, form.cleaned_data)
-    page = Paginator(query, 50).get_page(request.GET.get("page"))
+    counts = dispositions_counts(query)
+    # The summary already counted every row: the paginator takes that total instead of a second COUNT(*).
+    page = KnownCountPaginator(query, 50, count=sum(c["n"] for c in counts)).get_page(request.GET.get("page"))
+    touch_counts_attach(page.object_list)
     params = request.GET.copy()
     params.pop("page", None)
     return render(request, "dispositions/review.html", {
-        "form": form, "page": page, "counts": dispositions_counts(query), "params": params.urlencode(),
+        "form": form, "page": page, "counts": counts, "params": params.urlencode(),
         "codes": DispositionCode.objects.filter(is_active=True), "next": request.get_full_path(),
     }, status=400 if form.errors else 200)
 
