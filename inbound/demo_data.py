@@ -721,12 +721,17 @@ def stories_plan(rng: Random, *, count: int, now: datetime, days: int = 30) -> l
     emails: set[str] = set()
     while len(stories) < count:
         person = person_new(rng)
+        # Each story draws from its own generator: how many draws a story takes depends on ``now`` (a start
+        # moved off a weekend, steps cut at the present), and must not change who the next person is, or
+        # two runs a second apart would plan different people and a re-run would add leads.
+        story_rng = Random(rng.getrandbits(64))
         if person.email in emails:
             continue  # a namesake at the same company would merge into one lead
         emails.add(person.email)
         i = len(stories)
-        start = _start_time(rng, i, count, now=now, days=days, time_zone=CITIES[person.company.city].time_zone)
-        stories.append(story_plan(rng, start=start, now=now, person=person))
+        start = _start_time(story_rng, i, count, now=now, days=days,
+                            time_zone=CITIES[person.company.city].time_zone)
+        stories.append(story_plan(story_rng, start=start, now=now, person=person))
     return sorted(stories, key=lambda s: next(step.at for step in s.steps if step.kind == "lead"))
 
 

@@ -584,3 +584,18 @@ def test_the_mix_of_first_conversions_is_an_inbound_mix():
     assert 0.30 < share["content_download"] < 0.40
     assert 0.11 < share["demo_request"] < 0.19
     assert 0.02 < share["contact"] < 0.08
+
+
+def test_the_plan_names_the_same_people_whatever_the_hour_it_is_made():
+    """Who is in the plan must not depend on the clock, or a re-run would add leads (a flake seen in CI)."""
+    import random
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from inbound import demo_data
+
+    now = timezone.now()
+    emails = {frozenset(s.email for s in demo_data.stories_plan(random.Random(7), count=60, now=now + timedelta(hours=h)))
+              for h in range(0, 48, 5)}
+    assert len(emails) == 1
