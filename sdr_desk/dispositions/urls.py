@@ -16,4 +16,5 @@ api_urlpatterns = [
     path("disposition-codes/", login_not_required(api.DispositionCodeListApi.as_view()), name="api-disposition-codes"),
     path("leads/<int:pk>/disposition/", login_not_required(api.LeadDispositionApi.as_view()),
          name="api-lead-disposition"),
+    path("leads/<int:pk>/merge/", login_not_required(api.LeadMergeApi.as_view()), name="api-lead-merge"),
 ]

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from inbound.models import Lead
 from sdr_desk.board.views import lead_rerender
 from sdr_desk.dispositions.forms import ReviewFilterForm
+from sdr_desk.dispositions.merge import DUPLICATE_CODE, MergeInvalid, lead_merge, merge_target
 from sdr_desk.dispositions.models import Disposition, DispositionCode
 from sdr_desk.dispositions.selectors import dispositions_counts, dispositions_filter, dispositions_reviewable
 from sdr_desk.dispositions.services import (
@@ -33,6 +34,8 @@ from sdr_desk.routing.ownership import OwnershipError
 def lead_disposition_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Record the disposition from the lead page; errors by field beside the form, changing nothing."""
     lead = get_object_or_404(Lead, pk=pk)
+    if request.POST.get("code", "") == DUPLICATE_CODE:
+        return _lead_merge_posted(request, lead)
     try:
         disposition = lead_disposition(lead.pk, user=request.user, code=request.POST.get("code", ""),
                                        reason=request.POST.get("reason", ""), note=request.POST.get("note", ""),
@@ -46,6 +49,26 @@ def lead_disposition_view(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("lead-detail", pk=lead.pk)
     messages.success(request, f"Recorded: {disposition.code.name}. The lead has left the board.")
     return redirect("lead-detail", pk=lead.pk)
+
+
+def _lead_merge_posted(request: HttpRequest, lead: Lead) -> HttpResponse:
+    """"Duplicate" chosen: the survivor typed (an id or an email) is merged into, instead of a plain disposition."""
+    typed = request.POST.get("into", "").strip()
+    try:
+        into_id = merge_target(typed)
+        if typed and into_id is None:
+            raise MergeInvalid({"into": [f"No lead with the id or email “{typed[:254]}”."]})
+        merge = lead_merge(lead.pk, into_id=into_id, user=request.user, reason=request.POST.get("reason", ""),
+                           note=request.POST.get("note", ""))
+    except DispositionInvalid as error:
+        return lead_rerender(request, lead.pk, disposition_errors=error.errors, disposition_form=request.POST)
+    except OwnershipError as error:
+        if error.status == 403:
+            return HttpResponse(error.message, status=403)
+        messages.error(request, error.message)
+        return redirect("lead-detail", pk=lead.pk)
+    messages.success(request, f"Merged into this lead: the duplicate #{lead.pk} is closed and its history is here.")
+    return redirect("lead-detail", pk=merge.survivor_id)
 
 
 def _back_to_review(request: HttpRequest) -> HttpResponse:
