@@ -9,6 +9,9 @@ urlpatterns = [
     path("leads/<int:pk>/disposition/", views.lead_disposition_view, name="lead-disposition"),
     path("dispositions/", views.review, name="disposition-review"),
     path("dispositions/<int:pk>/change/", views.disposition_change_view, name="disposition-change"),
+    path("dispositions/codes/", views.codes_page, name="disposition-codes"),
+    path("dispositions/codes/<int:pk>/", views.code_edit, name="disposition-code-edit"),
+    path("dispositions/codes/<int:pk>/action/", views.code_action, name="disposition-code-action"),
     path("dispositions/<int:pk>/reopen/", views.disposition_reopen_view, name="disposition-reopen"),
 ]
 
