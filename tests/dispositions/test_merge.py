@@ -293,3 +293,13 @@ class TestPage:
         page = client.get(reverse("lead-detail", args=[desk["dup"].pk])).content.decode()
         assert 'name="into"' in page and "data-disposition-merge" in page
 
+
+
+@pytest.mark.django_db
+def test_the_owners_board_card_opens_the_lead_at_its_disposition_panel(desk):
+    from sdr_desk.board.live import card_render
+
+    owner_card = card_render(LeadAssignment.objects.get(lead=desk["dup"]), for_owner=True)
+    link = f'href="{reverse("lead-detail", args=[desk["dup"].pk])}#disposition" data-disposition'
+    assert link in owner_card
+    assert "data-disposition" not in card_render(LeadAssignment.objects.get(lead=desk["dup"]), for_owner=False)

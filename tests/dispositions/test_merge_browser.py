@@ -23,7 +23,13 @@ def sign_in(page, live_server, username: str, then: str) -> None:
 def test_choosing_duplicate_asks_for_the_survivor_and_merges(page, live_server, transactional_db):
     desk = desk_make()
     dup, survivor = desk["dup"], desk["survivor"]
-    sign_in(page, live_server, "ann", f"/leads/{dup.pk}/")
+    sign_in(page, live_server, "ann", "/board/")
+    card = page.locator(f"#card-{dup.pk}")
+    card.wait_for()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    card.screenshot(path=str(SCREENSHOTS / "card-disposition.png"))
+    card.locator("[data-disposition]").click()
+    page.wait_for_url(f"**/leads/{dup.pk}/#disposition")
     form = page.locator("[data-disposition-form]")
     assert form.locator("[data-disposition-merge]").is_hidden()
     form.locator("select[name=code]").select_option("duplicate")
