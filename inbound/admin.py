@@ -78,7 +78,8 @@ class LeadAdmin(admin.ModelAdmin):
     list_filter = ["status", "source", "is_personal_email", "last_form_type"]
     search_fields = ["email", "first_name", "last_name", "company"]
     raw_id_fields = ["account"]
-    readonly_fields = ["created_at", "updated_at", "conversion_count", "last_converted_at"]
+    readonly_fields = ["created_at", "updated_at", "conversion_count", "last_converted_at",
+                       "merged_into"]  # set by the desk's merge only (it moves the history too)
     list_select_related = ["source"]
     inlines = [ActivityInline]
 

@@ -168,6 +168,11 @@ class Lead(models.Model):
     last_converted_at = models.DateTimeField(null=True, blank=True)
     conversion_count = models.PositiveIntegerField(default=0)
 
+    # Set when a duplicate is merged into another lead: its history moved there, and later intake by its
+    # email lands on the survivor. Always one hop (a merged lead is never a survivor).
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, db_index=True,
+                                    related_name="merged_leads")
+
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 

@@ -253,6 +253,9 @@ def _lead_upsert_sql() -> str:
             f"{qn('last_asset')} = COALESCE(NULLIF(EXCLUDED.{qn('last_asset')}, ''), {old('last_asset')}), "
             f"{qn('account_id')} = COALESCE({old('account_id')}, EXCLUDED.{qn('account_id')}), "
             f"{qn('updated_at')} = EXCLUDED.{qn('updated_at')} "
+            # A merged lead's email counts on its survivor instead: no row comes back (the row is still locked,
+            # so a merge in progress is waited for), and the caller converts the survivor.
+            f"WHERE {old('merged_into_id')} IS NULL "
             f"RETURNING {', '.join(qn(field.column) for field in Lead._meta.concrete_fields)}, (xmax = 0) AS inserted"
         )
     return _LEAD_UPSERT_SQL
@@ -266,7 +269,10 @@ def _lead_row_upsert(new: Lead) -> tuple[Lead, bool]:
     """Insert ``new``, or count a conversion on the lead that has its email; return it locked, and whether new."""
     if connection.vendor == "postgresql":
         params = [field.get_db_prep_save(getattr(new, field.attname), connection) for field in _LEAD_INSERT_FIELDS]
-        lead = next(iter(Lead.objects.raw(_lead_upsert_sql(), params)))
+        lead = next(iter(Lead.objects.raw(_lead_upsert_sql(), params)), None)
+        if lead is None:  # the email is a merged duplicate's: the survivor converts
+            survivor_id = Lead.objects.filter(email=new.email).values_list("merged_into_id", flat=True).get()
+            return _conversion_count(Lead.objects.select_for_update().get(pk=survivor_id), new), False
         created = lead.inserted
         if created:
             new.pk = lead.pk
@@ -279,6 +285,13 @@ def _lead_row_upsert(new: Lead) -> tuple[Lead, bool]:
     if lead is None:
         new.save(force_insert=True)
         return new, True
+    if lead.merged_into_id is not None:
+        lead = Lead.objects.select_for_update().get(pk=lead.merged_into_id)
+    return _conversion_count(lead, new), False
+
+
+def _conversion_count(lead: Lead, new: Lead) -> Lead:
+    """Count one more conversion on ``lead`` (locked), as the upsert's ``DO UPDATE`` does."""
     lead.conversion_count += 1
     lead.last_converted_at = new.last_converted_at
     lead.last_form_type = new.last_form_type or lead.last_form_type
@@ -287,7 +300,7 @@ def _lead_row_upsert(new: Lead) -> tuple[Lead, bool]:
     lead.updated_at = new.updated_at
     lead.save(update_fields=["conversion_count", "last_converted_at", "last_form_type", "last_asset", "account",
                              "updated_at"])
-    return lead, False
+    return lead
 
 
 def conversion_record(upserted: LeadUpsert, *, data: dict[str, Any], submission: Submission) -> Activity:
@@ -319,7 +332,8 @@ def conversion_record(upserted: LeadUpsert, *, data: dict[str, Any], submission:
     else:
         entries.append(timeline_entry(
             lead=lead, kind=Kind.SUBMISSION, actor_label=actor_label, occurred_at=submission.received_at,
-            summary=f"Converted again: {what}{asset} via {via}",
+            summary=f"Converted again: {what}{asset} via {via}"
+                    + (f", as {data['email']} (merged into this lead)" if data.get("email") != lead.email else ""),
             data={"submission": submission.pk, "conflicts": upserted.conflicts},
         ))
         if upserted.filled:
@@ -454,7 +468,11 @@ def event_record(*, data: dict[str, Any], submission: Submission) -> Lead | None
     email = data.get("email", "")
     visitor_id = data.get("visitor_id", "")
     if email:
-        lead = Lead.objects.filter(email=email).first()
+        # Locked, so an event waits for a merge of its lead in progress (and a merge for the event), and
+        # a merged duplicate's email lands on its survivor.
+        lead = Lead.objects.select_for_update(of=("self",)).select_related("merged_into").filter(email=email).first()
+        if lead is not None and lead.merged_into_id is not None:
+            lead = lead.merged_into
     if lead is None and visitor_id:
         _visitor_link_lock(visitor_id)
         lead = Lead.objects.filter(visitor_links__visitor_id=visitor_id).first()

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from inbound.api import ERROR, LeadFilterSerializer
 from inbound.models import Lead
 from inbound.payloads import StrictSerializer
+from sdr_desk.dispositions.merge import lead_merge
 from sdr_desk.dispositions.models import Disposition, DispositionCode
 from sdr_desk.dispositions.services import lead_disposition
 from sdr_desk.routing.api import DeskLeadCollectionApi, DeskLeadDetailApi, DeskLeadSerializer, RepOnly, lead_work
@@ -63,6 +64,34 @@ class LeadDispositionApi(RepOnly, APIView):
         return lead_work(request, pk, into=DispositionInSerializer, out=DispositionOutSerializer,
                          status_code=status.HTTP_201_CREATED,
                          work=lambda data: lead_disposition(pk, user=request.user, **data))
+
+
+class MergeInSerializer(StrictSerializer):
+    into = serializers.IntegerField(min_value=1, help_text="the id of the lead that survives")
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="",
+                                   help_text="only when the Duplicate code keeps a list of reasons")
+    note = serializers.CharField(max_length=1500, required=False, allow_blank=True, default="")
+
+
+class MergeOutSerializer(serializers.Serializer):
+    lead = serializers.IntegerField(source="duplicate_id")
+    merged_into = serializers.IntegerField(source="survivor_id")
+    moved = serializers.DictField(child=serializers.IntegerField(), help_text="rows moved to the survivor, by table")
+    disposition = DispositionOutSerializer()
+
+
+class LeadMergeApi(RepOnly, APIView):
+    @extend_schema(operation_id="leads_merge", request=MergeInSerializer,
+                   responses={200: MergeOutSerializer, 400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR})
+    def post(self, request: Request, pk: int) -> Response:
+        """Merge this duplicate into the lead ``into`` (the duplicate's owner or their manager).
+
+        Its timeline, submissions, activities, touches and answers move to the survivor, it closes with
+        the Duplicate disposition, and its email resolves to the survivor on later intake.
+        """
+        return lead_work(request, pk, into=MergeInSerializer, out=MergeOutSerializer,
+                         work=lambda data: lead_merge(pk, into_id=data["into"], user=request.user,
+                                                      reason=data["reason"], note=data["note"]))
 
 
 # --- the lead as the API shows it, with its current disposition -------------------------------------------

@@ -12,11 +12,13 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from inbound.models import Lead
 from sdr_desk.board.views import lead_rerender
-from sdr_desk.dispositions.forms import ReviewFilterForm
+from sdr_desk.dispositions.codes import CodeInvalid, code_active_set, code_move, code_save
+from sdr_desk.dispositions.forms import DispositionCodeForm, ReviewFilterForm
+from sdr_desk.dispositions.merge import DUPLICATE_CODE, MergeInvalid, lead_merge, merge_target
 from sdr_desk.dispositions.models import Disposition, DispositionCode
 from sdr_desk.dispositions.selectors import (
     dispositions_counts,
@@ -39,6 +41,8 @@ from sdr_desk.routing.ownership import OwnershipError
 def lead_disposition_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Record the disposition from the lead page; errors by field beside the form, changing nothing."""
     lead = get_object_or_404(Lead, pk=pk)
+    if request.POST.get("code", "") == DUPLICATE_CODE:
+        return _lead_merge_posted(request, lead)
     try:
         disposition = lead_disposition(lead.pk, user=request.user, code=request.POST.get("code", ""),
                                        reason=request.POST.get("reason", ""), note=request.POST.get("note", ""),
@@ -52,6 +56,26 @@ def lead_disposition_view(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("lead-detail", pk=lead.pk)
     messages.success(request, f"Recorded: {disposition.code.name}. The lead has left the board.")
     return redirect("lead-detail", pk=lead.pk)
+
+
+def _lead_merge_posted(request: HttpRequest, lead: Lead) -> HttpResponse:
+    """"Duplicate" chosen: the survivor typed (an id or an email) is merged into, instead of a plain disposition."""
+    typed = request.POST.get("into", "").strip()
+    try:
+        into_id = merge_target(typed)
+        if typed and into_id is None:
+            raise MergeInvalid({"into": [f"No lead with the id or email “{typed[:254]}”."]})
+        merge = lead_merge(lead.pk, into_id=into_id, user=request.user, reason=request.POST.get("reason", ""),
+                           note=request.POST.get("note", ""))
+    except DispositionInvalid as error:
+        return lead_rerender(request, lead.pk, disposition_errors=error.errors, disposition_form=request.POST)
+    except OwnershipError as error:
+        if error.status == 403:
+            return HttpResponse(error.message, status=403)
+        messages.error(request, error.message)
+        return redirect("lead-detail", pk=lead.pk)
+    messages.success(request, f"Merged into this lead: the duplicate #{lead.pk} is closed and its history is here.")
+    return redirect("lead-detail", pk=merge.survivor_id)
 
 
 def _back_to_review(request: HttpRequest) -> HttpResponse:
@@ -127,3 +151,61 @@ def disposition_reopen_view(request: HttpRequest, pk: int) -> HttpResponse:
     get_object_or_404(Disposition, pk=pk)
     return _review_action(request, lambda: disposition_reopen(pk, user=request.user, why=request.POST.get("why", "")),
                           "Reopened: the lead is back on its rep's board.")
+
+
+# --- the codes, as managers keep them ------------------------------------------------------------------------
+
+
+def _codes_render(request: HttpRequest, form: DispositionCodeForm, *, status: int = 200,
+                  errors: dict[str, list[str]] | None = None) -> HttpResponse:
+    return render(request, "dispositions/codes.html", {
+        "codes": DispositionCode.objects.order_by("position", "name"), "form": form, "errors": errors or {},
+    }, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("dispositions.change_dispositioncode", raise_exception=True)
+def codes_page(request: HttpRequest) -> HttpResponse:
+    """Every code in the order reps see them, with what each asks; POST adds one (400 with its field errors)."""
+    if request.method == "GET":
+        return _codes_render(request, DispositionCodeForm())
+    form = DispositionCodeForm(request.POST)
+    try:
+        code = code_save(form, user=request.user)
+    except CodeInvalid:
+        return _codes_render(request, form, status=400)
+    messages.success(request, f"“{code.name}” added at the end of the list.")
+    return redirect("disposition-codes")
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("dispositions.change_dispositioncode", raise_exception=True)
+def code_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    code = get_object_or_404(DispositionCode, pk=pk)
+    form = DispositionCodeForm(request.POST if request.method == "POST" else None, instance=code)
+    if request.method == "POST":
+        try:
+            code = code_save(form, user=request.user)
+        except CodeInvalid:
+            return render(request, "dispositions/code_edit.html", {"form": form, "code": code}, status=400)
+        messages.success(request, f"“{code.name}” saved.")
+        return redirect("disposition-codes")
+    return render(request, "dispositions/code_edit.html", {"form": form, "code": code})
+
+
+@require_POST
+@permission_required("dispositions.change_dispositioncode", raise_exception=True)
+def code_action(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move a code up or down, or deactivate or reactivate it (``action``)."""
+    get_object_or_404(DispositionCode, pk=pk)
+    action = request.POST.get("action", "")
+    if action in ("up", "down"):
+        code_move(pk, up=action == "up", user=request.user)
+    elif action in ("deactivate", "reactivate"):
+        code = code_active_set(pk, active=action == "reactivate", user=request.user)
+        messages.success(request, f"“{code.name}” is back in the choices." if code.is_active else
+                         f"“{code.name}” deactivated: it leaves the choices and stays on past dispositions.")
+    else:
+        return _codes_render(request, DispositionCodeForm(), status=400,
+                             errors={"action": ["Choose one of: up, down, deactivate, reactivate."]})
+    return redirect("disposition-codes")

@@ -259,7 +259,7 @@ class TestTheRepsRequest:
 
         Endpoint.objects.create(name="Down", url=dead_url, events=["disposition"])
         client.force_login(desk["ann"])
-        response = client.post(reverse("lead-disposition", args=[desk["lead"].pk]), {"code": "duplicate"})
+        response = client.post(reverse("lead-disposition", args=[desk["lead"].pk]), {"code": "no-response"})
         assert response.status_code == 302
         assert Disposition.objects.filter(lead=desk["lead"]).exists()
         delivery = Delivery.objects.get()
@@ -276,7 +276,7 @@ class TestTheRepsRequest:
         receiver.endpoint(timeout_seconds=5)
         client.force_login(desk["ann"])
         started = time.monotonic()
-        response = client.post(reverse("lead-disposition", args=[desk["lead"].pk]), {"code": "duplicate"})
+        response = client.post(reverse("lead-disposition", args=[desk["lead"].pk]), {"code": "no-response"})
         assert response.status_code == 302 and time.monotonic() - started < 1.5
         assert receiver.received == [] and OrmQ.objects.count() == 1  # queued, for after the response
         assert Delivery.objects.get().status == DeliveryStatus.PENDING

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import template
 
+from sdr_desk.dispositions.merge import DUPLICATE_CODE
 from sdr_desk.dispositions.models import Disposition, DispositionCode
 from sdr_desk.dispositions.services import may_disposition, may_see_dispositions
 from sdr_desk.routing.models import LeadState
@@ -23,6 +24,9 @@ def disposition_panel(context: template.Context) -> dict[str, Any]:
     may = bool(assignment and assignment.state != LeadState.CLOSED and may_disposition(request.user, assignment))
     return {
         "lead": lead,
+        "merged_into": lead.merged_into if lead.merged_into_id else None,
+        "merged_leads": list(lead.merged_leads.order_by("pk").only("pk", "email", "first_name", "last_name")),
+        "duplicate_code": DUPLICATE_CODE,
         "current": current,
         "may": may,
         "codes": list(DispositionCode.objects.filter(is_active=True)) if may else [],
