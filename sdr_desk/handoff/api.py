@@ -8,6 +8,7 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import exceptions, generics, serializers, status
+from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -113,10 +114,15 @@ class HandoffMeetingApi(RepOnly, APIView):
             pk, user=request.user, outcome=data["outcome"], new_time=data["new_time"]))
 
 
+class HandoffCursor(CursorPagination):
+    ordering = ("-handed_at", "-id")
+
+
 class HandoffListApi(RepOnly, generics.ListAPIView):
-    """The signed-in AE's handoffs; a manager's teams' too. Newest first."""
+    """The signed-in AE's handoffs; a manager's teams' too. Newest first, a cursor page at a time."""
 
     serializer_class = HandoffOutSerializer
+    pagination_class = HandoffCursor
 
     def get_queryset(self) -> Any:
         if not self.request.user.has_perm("handoff.view_handoff"):
