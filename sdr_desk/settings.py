@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "sdr_desk.dispositions",
     "sdr_desk.qualification",
     "sdr_desk.webhooks",
+    "sdr_desk.handoff",
     "sdr_desk",  # last: its post_migrate (roles, schedules) sees every app's permissions and schedules
 ]
 
@@ -279,7 +280,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"FormTypeEnum": "inbound.models.FormType", "LeadStatusEnum": "inbound.models.LeadStatus"},
+    "ENUM_NAME_OVERRIDES": {"FormTypeEnum": "inbound.models.FormType", "LeadStatusEnum": "inbound.models.LeadStatus",
+                            "HandoffStatusEnum": "sdr_desk.handoff.models.HandoffStatus",
+                            "MeetingStatusEnum": "sdr_desk.handoff.models.MeetingStatus"},
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }
 

@@ -10,22 +10,24 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from inbound import api
 from sdr_desk import views
 from sdr_desk.dispositions.urls import api_urlpatterns as dispositions_api
-from sdr_desk.qualification import api as qualification_api_views
+from sdr_desk.handoff import api as handoff_api_views
+from sdr_desk.handoff.urls import api_urlpatterns as handoff_api
 from sdr_desk.qualification.urls import api_urlpatterns as qualification_api
 from sdr_desk.routing.urls import api_urlpatterns as routing_api
 from sdr_desk.webhooks.urls import api_urlpatterns as webhooks_api
 
 api_v1 = [
     # The lead as the API shows it: intake's fields, enriched by scoring and routing, dispositions, then
-    # qualification. An app that adds to the lead subclasses the last of these views and takes these two routes.
-    path("leads/", login_not_required(qualification_api_views.QualifiedLeadCollectionApi.as_view()),
-         name="api-leads"),
-    path("leads/<int:pk>/", login_not_required(qualification_api_views.QualifiedLeadDetailApi.as_view()),
+    # qualification, then the handoff. An app that adds to the lead subclasses the last of these views and
+    # takes these two routes.
+    path("leads/", login_not_required(handoff_api_views.HandoffLeadCollectionApi.as_view()), name="api-leads"),
+    path("leads/<int:pk>/", login_not_required(handoff_api_views.HandoffLeadDetailApi.as_view()),
          name="api-lead-detail"),
     *routing_api,
     *dispositions_api,
     *qualification_api,
     *webhooks_api,
+    *handoff_api,
     path("events/", login_not_required(api.EventCollectionApi.as_view()), name="api-events"),
 ]
 
@@ -44,6 +46,7 @@ urlpatterns = [
     path("", include("sdr_desk.routing.urls")),
     path("", include("sdr_desk.dispositions.urls")),
     path("", include("sdr_desk.qualification.urls")),
+    path("", include("sdr_desk.handoff.urls")),
     path("scoring/", include("scoring.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),

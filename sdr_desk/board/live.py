@@ -180,7 +180,7 @@ def latest_seq() -> int:
 
 def board_changed(assignment: LeadAssignment, *, previous_team_id: int | None = None,
                   previous_owner_id: int | None = None, notify: bool = False, returned_from: int | None = None,
-                  reason: str = "") -> None:
+                  reason: str = "", change: str = "") -> None:
     """Number this change and push it after commit to every board that showed or may show the lead."""
     event = BoardEvent.objects.create(lead_id=assignment.lead_id)
     groups = {team_group(t) for t in (assignment.team_id, previous_team_id) if t}
@@ -189,17 +189,20 @@ def board_changed(assignment: LeadAssignment, *, previous_team_id: int | None = 
         return  # no team and no owner, before or after: no board shows it, nothing to render or send
     seq, lead_id = event.pk, assignment.lead_id
     transaction.on_commit(lambda: board_push(seq, lead_id, sorted(groups), notify=notify, returned_from=returned_from,
-                                             reason=reason))
+                                             reason=reason, change=change))
 
 
-def returned_notice(reason: str) -> str:
-    """What the rep whose claim went back to the team reads on their board."""
-    return (f"Back to the team: {reason}. A touch on any channel, or a planned next step, keeps a claim."
-            if reason else "")
+def returned_notice(reason: str, change: str = "released") -> str:
+    """What the rep whose claim went back to the team (or who has a lead back from an AE) reads on their board."""
+    if not reason:
+        return ""
+    if change == "returned":
+        return f"Back on your board: {reason}."
+    return f"Back to the team: {reason}. A touch on any channel, or a planned next step, keeps a claim."
 
 
 def board_message(seq: int, assignment: LeadAssignment, *, notify: bool = False, returned_from: int | None = None,
-                  reason: str = "") -> dict[str, Any]:
+                  reason: str = "", change: str = "released") -> dict[str, Any]:
     reason_given, owner = reason, assignment.owner
     if owner is not None:
         reason = f"Taken by {owner.get_full_name() or owner.get_username()}"
@@ -217,18 +220,19 @@ def board_message(seq: int, assignment: LeadAssignment, *, notify: bool = False,
         "notify": notify,
         # The rep whose claim just went back to the team is told why, once, on their board.
         "returned_from": returned_from,
-        "notice": returned_notice(reason_given) if returned_from else "",
+        "notice": returned_notice(reason_given, change or "released") if returned_from else "",
     }
 
 
 def board_push(seq: int, lead_id: int, groups: list[str], *, notify: bool = False, returned_from: int | None = None,
-               reason: str = "") -> None:
+               reason: str = "", change: str = "") -> None:
     """Send after commit. Never raises: a lost push is caught up from the event log on reconnect."""
     try:
         assignment = _cards(LeadAssignment.objects.filter(lead_id=lead_id)).first()
         if assignment is None:
             return
-        message = board_message(seq, assignment, notify=notify, returned_from=returned_from, reason=reason)
+        message = board_message(seq, assignment, notify=notify, returned_from=returned_from, reason=reason,
+                                change=change)
         layer = get_channel_layer()
         if layer is None:
             return

@@ -15,6 +15,8 @@ from sdr_desk.routing.signals import assignment_changed
 def assignment_changed_show(*, assignment: LeadAssignment, previous_team_id: int | None,
                             previous_owner_id: int | None, notify: bool, change: str = "", reason: str = "",
                             **kwargs: Any) -> None:
-    returned = change == "released" and previous_owner_id is not None
+    # A claim gone back to the team tells the rep who lost it; a lead given back ("returned": an AE rejected
+    # its handoff) tells the rep who has it again.
+    told = previous_owner_id if change == "released" else assignment.owner_id if change == "returned" else None
     board_changed(assignment, previous_team_id=previous_team_id, previous_owner_id=previous_owner_id, notify=notify,
-                  returned_from=previous_owner_id if returned else None, reason=reason if returned else "")
+                  returned_from=told, reason=reason if told else "", change=change if told else "")

@@ -104,6 +104,7 @@ def lead_owner_change(
         "handed_out": f"Assigned to {who} ({where}) by the manager",
         "escalated": f"Escalated to {who}" if who else f"Escalated to the {where} manager queue",
         "closed": "Closed",
+        "returned": f"Back with {who} ({where})",
     }
     timeline_record(lead=Lead(pk=assignment.lead_id), kind=OWNER_KIND, summary=f"{summaries.get(kind, kind)}: {reason}",
                     actor=actor, actor_label=actor_label or ("" if actor else "desk"), occurred_at=now,

@@ -11,13 +11,7 @@ class WebhooksConfig(AppConfig):
     schedules = [("Webhook deliveries", "sdr_desk.webhooks.tasks.deliveries_sweep", "I", 1, None)]
     # Managing endpoints and reading deliveries is for the Admin role (every permission) and superusers only.
     role_permissions: dict[str, list[str]] = {}
-    # The kinds of the AE handoff (issue 10), offered before the handoff app lands: it records them in the
-    # lead's timeline. When it declares them on its own AppConfig, these lines go.
-    webhook_events = {
-        "handoff": "A lead handed off to an AE",
-        "handoff_verdict": "An AE accepted or rejected a handed-off lead",
-        "meeting": "A meeting's outcome recorded (held, no-show, rescheduled)",
-    }
+    # The kinds it offers are each app's own (``webhook_events`` on their AppConfigs: dispositions, handoff).
 
     def ready(self) -> None:
         from sdr_desk.webhooks import receivers  # noqa: F401  hears every timeline entry

@@ -52,7 +52,7 @@ def offered_lead(db):
 
 class TestHomePerRole:
     @pytest.mark.parametrize(("role", "home"), [
-        (Role.SDR, "/board/"), (Role.MANAGER, "/board/"), (Role.AE, "/leads/"), (Role.MARKETING, "/leads/"),
+        (Role.SDR, "/board/"), (Role.MANAGER, "/board/"), (Role.AE, "/handoffs/"), (Role.MARKETING, "/leads/"),
         (Role.ADMIN, "/leads/"),
     ])
     def test_each_role_lands_on_its_home(self, role, home):
@@ -72,11 +72,11 @@ class TestHomePerRole:
 
     def test_an_ae_with_a_desk_record_is_not_taken_for_a_rep(self, ae):
         Rep.objects.create(user=ae, role=RepRole.AE)  # as seed_demo gives ae1
-        assert signed_in(ae).get("/")["Location"] == "/leads/"
+        assert signed_in(ae).get("/")["Location"] == "/handoffs/"  # the handoff inbox, not the board
 
-    def test_someone_who_is_an_ae_and_an_sdr_works_the_board(self):
+    def test_someone_who_is_an_ae_and_an_sdr_starts_on_the_inbox_the_higher_priority_home(self):
         both = UserFactory(username="both", roles=[Role.AE, Role.SDR])
-        assert signed_in(both).get("/")["Location"] == "/board/"
+        assert signed_in(both).get("/")["Location"] == "/handoffs/"  # handoff's AE home (20) beats the board
 
     def test_a_user_without_a_role_is_told_so_inside_the_layout_without_a_loop_home(self, outsider):
         response = signed_in(outsider).get("/")

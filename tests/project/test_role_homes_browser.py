@@ -25,11 +25,11 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
-@pytest.mark.parametrize(("role", "username", "forbidden"), [
-    (Role.AE, "ae1", "/imports/"), (Role.MARKETING, "marketing", "/routing/"),
+@pytest.mark.parametrize(("role", "username", "forbidden", "home"), [
+    (Role.AE, "ae1", "/imports/", "/handoffs/"), (Role.MARKETING, "marketing", "/routing/", "/leads/"),
 ])
-def test_they_land_on_the_leads_see_no_claim_and_a_forbidden_page_is_styled(
-        page, live_server, transactional_db, role, username, forbidden):
+def test_they_land_on_their_home_see_no_claim_and_a_forbidden_page_is_styled(
+        page, live_server, transactional_db, role, username, forbidden, home):
     team_make("Inbound", visibility="claim")
     rep_make("ann", team_make("Other", is_default=False))
     lead = hot_lead(first_name="Ada", last_name="Lovelace", email="ada@analytical.io")
@@ -37,7 +37,9 @@ def test_they_land_on_the_leads_see_no_claim_and_a_forbidden_page_is_styled(
     UserFactory(username=username, first_name="Pat", roles=[role])
 
     sign_in(page, live_server, username)
-    page.wait_for_url("**/leads/")
+    page.wait_for_url(f"**{home}")
+    if home != "/leads/":  # the AE's home is the handoff inbox; the leads are one click away
+        page.goto(f"{live_server.url}/leads/")
     page.wait_for_selector("text=Ada Lovelace")
     nav = page.locator("header.topbar nav")
     assert nav.locator("text=Leads").count() == 1 and nav.locator("text=Board").count() == 0
@@ -60,4 +62,4 @@ def test_they_land_on_the_leads_see_no_claim_and_a_forbidden_page_is_styled(
     assert "The board is where SDRs and managers work" in page.locator(".problem-reason").inner_text()
     shot(page, f"no-board-{username}")
     page.click("text=Go to your home page")
-    page.wait_for_url("**/leads/")
+    page.wait_for_url(f"**{home}")

@@ -344,4 +344,5 @@ class TestApi:
         schema = client.get("/api/schema/?format=json").json()
         assert "put" in schema["paths"]["/api/v1/leads/{id}/qualification/"]
         assert "get" in schema["paths"]["/api/v1/checklist-items/"]
-        assert "qualification" in schema["components"]["schemas"]["QualifiedLead"]["properties"]
+        # The lead's schema is the last enriching app's (the handoff's), which keeps qualification's fields.
+        assert "qualification" in schema["components"]["schemas"]["HandoffLead"]["properties"]

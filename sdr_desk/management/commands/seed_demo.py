@@ -258,7 +258,16 @@ class Command(BaseCommand):
                                           defaults={"countries": ["EMEA"], "target_team": emea, "position": 10})
         if users:
             Rep.objects.get_or_create(user=users["manager"], defaults={"role": RepRole.MANAGER})
-            Rep.objects.get_or_create(user=users["ae1"], defaults={"role": RepRole.AE})
+            # The AEs' team takes every handoff (no territory); its manager hears about overdue ones.
+            from sdr_desk.handoff.models import HandoffSettings
+
+            ae_team, _ = Team.objects.get_or_create(
+                name="Account Executives", defaults={"time_zone": "America/New_York", "visibility": Visibility.OWNED,
+                                                     "business_hours": DEMO_HOURS, "manager": users["manager"]})
+            HandoffSettings.objects.get_or_create(team=ae_team, defaults={"acceptance_sla_hours": 24})
+            Rep.objects.update_or_create(user=users["ae1"], defaults={"role": RepRole.AE, "team": ae_team,
+                                                                      "time_zone": "America/New_York",
+                                                                      "working_hours": DEMO_HOURS})
         self.stdout.write(f"Teams: {', '.join(f'{spec.name} ({spec.visibility})' for spec in DEMO_TEAMS)}")
 
     # --- intake configuration -------------------------------------------------------------------
@@ -500,6 +509,9 @@ CLOSE_REASONS_UNREACHED = ((("no-response", "Sequence ended without a reply",
                            (("qualified-meeting-set", "", f"Qualified over email: demo booked with {_AE_NAME} (AE)"), 2),
                            (("not-ready-nurture", "No budget this year", "No budget this year"), 1))
 NURTURE_DAYS = 90
+# How the AE answers a handoff (80% accepted) and how its meeting goes.
+HANDOFF_REJECTIONS = ("Bad timing", "Wrong territory", "Not qualified: no budget", "Already a customer/open opportunity")
+MEETING_OUTCOMES_PLAN = (("held", 7), ("no_show", 2), ("rescheduled", 1))
 T = TypeVar("T")
 _TOPICS = {"demo_request": "the demo request", "pricing": "the pricing question", "trial_signup": "the trial",
            "webinar": "the webinar", "newsletter": "the newsletter", "contact": "the contact form"}
@@ -592,6 +604,7 @@ class DeskCounts:
     released: int = 0
     fresh: int = 0
     next_steps: int = 0
+    handoffs: int = 0
     fresh_hours: float = FRESH_HOURS
     hand_raiser_response: list[float] = field(default_factory=list)
 
@@ -602,7 +615,8 @@ class DeskCounts:
             median = f"; hand-raisers first touched after a median {typical}"
         return (f"Desk history: {self.clocks} SLA clocks started, {self.claimed} claims, {self.first_touches} first "
                 f"touches and {self.follow_ups} follow-ups, {self.warned} SLA warnings, {self.escalated} "
-                f"escalations, {self.closed} leads closed{median}; {self.next_steps} next steps planned. "
+                f"escalations, {self.closed} leads closed, {self.handoffs} handed to the AE{median}; "
+                f"{self.next_steps} next steps planned. "
                 f"Left for the demo, routed just now: "
                 f"{self.fresh} new lead{'' if self.fresh == 1 else 's'} from the last {self.fresh_hours:g} h.")
 
@@ -838,6 +852,45 @@ class MonthReplay:
         lead_disposition(lead_id, user=rep, code=code, reason=reason, note=note, reengage_on=reengage, now=now)
         self._desk_changed()
         self.counts.closed += 1
+        if code.startswith("qualified-"):
+            self._hand_off(lead_id, rep, note=note, now=now)
+
+    def _hand_off(self, lead_id: int, rep: AbstractBaseUser, *, note: str, now: datetime) -> None:
+        """A qualified lead goes to the AE with a meeting two days on; the AE's verdict and the meeting follow."""
+        from sdr_desk.handoff.services import lead_handoff
+        from sdr_desk.routing.ownership import OwnershipError as Refused
+
+        if not Rep.objects.filter(role=RepRole.AE).exists():
+            return  # DEBUG off: no demo AE
+        rng = random.Random(f"{self.seed}:{self._emails[lead_id]}:handoff")
+        try:
+            handoff = lead_handoff(lead_id, sdr=rep, note=note, meeting_at=now + timedelta(days=2), now=now)
+        except Refused:
+            return
+        self.counts.handoffs += 1
+        accept = rng.random() < 0.8
+        reason = rng.choice(HANDOFF_REJECTIONS)
+        outcome = _weighted(rng, MEETING_OUTCOMES_PLAN)
+        self._schedule(now + timedelta(hours=rng.uniform(1, 20)),
+                       partial(self._verdict, handoff.pk, accept, reason, outcome))
+
+    def _verdict(self, handoff_id: int, accept: bool, reason: str, outcome: str, now: datetime) -> None:
+        from sdr_desk.handoff.models import Handoff
+        from sdr_desk.handoff.services import handoff_verdict
+
+        handoff = Handoff.objects.select_related("ae").get(pk=handoff_id)
+        handoff_verdict(handoff_id, ae=handoff.ae, accept=accept, reason="" if accept else reason, now=now)
+        self._desk_changed()
+        if accept and handoff.meeting_at:
+            self._schedule(handoff.meeting_at + timedelta(minutes=35), partial(self._meeting, handoff_id, outcome))
+
+    def _meeting(self, handoff_id: int, outcome: str, now: datetime) -> None:
+        from sdr_desk.handoff.models import Handoff
+        from sdr_desk.handoff.services import meeting_outcome
+
+        handoff = Handoff.objects.select_related("ae").get(pk=handoff_id)
+        meeting_outcome(handoff_id, user=handoff.ae, outcome=outcome, now=now,
+                        new_time=now + timedelta(days=3) if outcome == "rescheduled" else None)
 
     def _qualify(self, lead_id: int, rep: AbstractBaseUser, *, now: datetime) -> None:
         """The rep answers the checklist on the call, as a qualified code requires."""

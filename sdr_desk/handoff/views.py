@@ -1,0 +1,119 @@
+"""The lead page's handoff form, and the AE's inbox with its verdict and meeting actions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from inbound.models import Lead
+from sdr_desk.board.views import lead_rerender
+from sdr_desk.board.zones import viewer_zone
+from sdr_desk.handoff.models import Handoff, RejectionReason
+from sdr_desk.handoff.selectors import inbox, lead_zones_set
+from sdr_desk.handoff.services import HandoffInvalid, handoff_verdict, lead_handoff, meeting_outcome
+from sdr_desk.homes import desk_roles
+from sdr_desk.navigation import posted_next
+from sdr_desk.roles import Role
+from sdr_desk.routing.ownership import FieldsInvalid, OwnershipError
+
+INBOX_ROLES = frozenset({Role.AE, Role.MANAGER, Role.ADMIN})
+
+
+def _local_time_posted(request: HttpRequest, name: str) -> datetime | None:
+    """A ``datetime-local`` field, read in the viewer's zone; not a time: the service's own kind of field error."""
+    raw = request.POST.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        raise HandoffInvalid({name: ["Enter a date and time, such as 2026-12-02 10:30."]}) from None
+    return parsed.replace(tzinfo=viewer_zone(request).zone) if timezone.is_naive(parsed) else parsed
+
+
+@require_POST
+@permission_required("handoff.add_handoff", raise_exception=True)
+def lead_handoff_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Hand the lead off from its page; errors by field beside the form, changing nothing."""
+    lead = get_object_or_404(Lead, pk=pk)
+    ae = request.POST.get("ae", "").strip()
+    try:
+        if ae and not ae.isdigit():
+            raise HandoffInvalid({"ae": ["Choose an AE from the list, or let the desk route it."]})
+        handoff = lead_handoff(lead.pk, sdr=request.user, ae=int(ae) if ae else None,
+                               note=request.POST.get("note", ""), meeting_at=_local_time_posted(request, "meeting_at"))
+    except FieldsInvalid as error:
+        if error.status == 403:
+            raise PermissionDenied(error.message) from error
+        return lead_rerender(request, pk, handoff_errors=error.errors, handoff_form=request.POST)
+    except OwnershipError as error:
+        if error.status == 403:
+            raise PermissionDenied(error.message) from error
+        messages.error(request, error.message)
+        return redirect("lead-detail", pk=lead.pk)
+    messages.success(request, f"Handed off to {handoff.ae.get_full_name() or handoff.ae.get_username()}.")
+    return redirect("lead-detail", pk=lead.pk)
+
+
+def _inbox_allowed(request: HttpRequest) -> None:
+    if not (desk_roles(request.user) & INBOX_ROLES and request.user.has_perm("handoff.view_handoff")):
+        raise PermissionDenied("The handoff inbox is for AEs and their managers.")
+
+
+@require_GET
+def handoff_inbox(request: HttpRequest) -> HttpResponse:
+    """The AE's home: pending handoffs first with the time left to accept, then the rest; managers see their teams'."""
+    _inbox_allowed(request)
+    handoffs = lead_zones_set(list(inbox(request.user)[:200]))
+    return render(request, "handoff/inbox.html", {
+        "handoffs": handoffs, "reasons": RejectionReason.objects.filter(is_active=True),
+        "now": timezone.now(), "zone": viewer_zone(request).key,
+        "min": timezone.now().astimezone(viewer_zone(request).zone).strftime("%Y-%m-%dT%H:%M"),
+    })
+
+
+def _back(request: HttpRequest) -> HttpResponse:
+    return redirect(posted_next(request) or "handoff-inbox")
+
+
+def _inbox_action(request: HttpRequest, action, done: str) -> HttpResponse:  # noqa: ANN001
+    try:
+        action()
+    except OwnershipError as error:
+        if error.status == 403:
+            raise PermissionDenied(error.message) from error
+        for field, errors in getattr(error, "errors", {}).items():
+            messages.error(request, f"{field.replace('_', ' ').capitalize()}: {' '.join(errors)}")
+        if not getattr(error, "errors", None):
+            messages.error(request, error.message)
+        response = _back(request)
+        return response
+    messages.success(request, done)
+    return _back(request)
+
+
+@require_POST
+@permission_required("handoff.change_handoff", raise_exception=True)
+def handoff_verdict_view(request: HttpRequest, pk: int) -> HttpResponse:
+    get_object_or_404(Handoff, pk=pk)
+    accept = request.POST.get("verdict") == "accept"
+    return _inbox_action(request, lambda: handoff_verdict(pk, ae=request.user, accept=accept,
+                                                          reason=request.POST.get("reason", "")),
+                         "Accepted: the lead is yours." if accept else "Rejected: the lead is back with its SDR.")
+
+
+@require_POST
+@permission_required("handoff.view_handoff", raise_exception=True)
+def handoff_meeting_view(request: HttpRequest, pk: int) -> HttpResponse:
+    get_object_or_404(Handoff, pk=pk)
+    outcome = request.POST.get("outcome", "")
+    return _inbox_action(request, lambda: meeting_outcome(pk, user=request.user, outcome=outcome,
+                                                          new_time=_local_time_posted(request, "new_time")),
+                         f"Meeting recorded: {outcome.replace('_', '-')}.")
