@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Any
 
+from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.module_loading import import_string
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from inbound.models import Lead
@@ -91,6 +95,23 @@ def _reengage_posted(request: HttpRequest) -> date | None:
         raise DispositionInvalid({"reengage_on": ["Give a date as YYYY-MM-DD."]}) from None
 
 
+@dataclass(frozen=True)
+class ReviewColumn:
+    """A column another app adds to the review page (``review_columns`` on its AppConfig): a header, the
+    template of a row's cell (it gets ``d``, the disposition), and ``attach(rows)``, which reads what the
+    cells show for the page's rows in one query (dispositions import nothing of that app)."""
+
+    header: str
+    cell: str
+    attach: Callable[[list[Disposition]], None]
+
+
+@cache
+def _review_columns() -> tuple[ReviewColumn, ...]:
+    return tuple(ReviewColumn(header=c["header"], cell=c["cell"], attach=import_string(c["attach"]))
+                 for config in apps.get_app_configs() for c in getattr(config, "review_columns", ()))
+
+
 class KnownCountPaginator(Paginator):
     """A paginator told its count (already known to the caller), so it never runs COUNT(*) itself."""
 
@@ -110,11 +131,15 @@ def review(request: HttpRequest) -> HttpResponse:
     counts = dispositions_counts(query)
     # The summary already counted every row: the paginator takes that total instead of a second COUNT(*).
     page = KnownCountPaginator(query, 50, count=sum(c["n"] for c in counts)).get_page(request.GET.get("page"))
-    touch_counts_attach(page.object_list)
+    rows = touch_counts_attach(list(page.object_list))
+    columns = _review_columns()
+    for column in columns:
+        column.attach(rows)
     params = request.GET.copy()
     params.pop("page", None)
     return render(request, "dispositions/review.html", {
-        "form": form, "page": page, "counts": counts, "params": params.urlencode(),
+        "form": form, "page": page, "rows": rows, "counts": counts, "params": params.urlencode(),
+        "columns": columns, "colspan": 8 + len(columns),
         "codes": DispositionCode.objects.filter(is_active=True), "next": request.get_full_path(),
     }, status=400 if form.errors else 200)
 

@@ -16,6 +16,9 @@ class HandoffConfig(AppConfig):
         "handoff_verdict": "An AE accepted or rejected a handed-off lead",
         "meeting": "A meeting's outcome recorded (held, no-show, rescheduled, cancelled)",
     }
+    # A column of the managers' disposition review page: the lead's handoff and the AE's verdict.
+    review_columns = [{"header": "Handoff", "cell": "handoff/_review_cell.html",
+                       "attach": "sdr_desk.handoff.review.handoffs_attach"}]
     schedules = [("Handoff acceptance watch", "sdr_desk.handoff.tasks.handoff_watch", "I", 1, None)]
     # The AE's home is their inbox (sdr_desk/homes.py).
     role_homes = {"AE": ("handoff-inbox", 20)}

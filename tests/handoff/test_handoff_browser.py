@@ -66,3 +66,10 @@ def test_an_sdr_hands_off_the_ae_accepts_and_the_manager_sees_it(page, live_serv
     assert "Accepted" in item.inner_text() and "From Ann" in item.inner_text()
     assert item.locator("button", has_text="Accept").count() == 0  # the verdict is the AE's alone
     page.screenshot(path=str(SCREENSHOTS / "handoff-manager.png"), full_page=True)
+
+    # And on the review page, where the manager reads how their teams' leads ended: the handoff and its verdict.
+    page.goto(f"{live_server.url}/dispositions/")
+    row = page.locator(".review-table tbody tr", has_text="Handed to AE")
+    row = row if row.count() else page.locator(".review-table tbody tr").first
+    assert "Accepted" in row.inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "handoff-review.png"), full_page=True)

@@ -142,3 +142,22 @@ class TestReads:
             lead_handoff(ready_lead(desk["ann"], country="US").pk, sdr=desk["ann"], ae=desk["amy"])
         with django_assert_max_num_queries(len(one)):
             client.get(reverse("handoff-inbox"))
+
+
+def test_the_review_page_shows_each_leads_handoff_in_a_fixed_number_of_queries(client, transactional_db):
+    """The managers' disposition review page carries a Handoff column (review_columns), read once per page."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from sdr_desk.handoff.models import Handoff
+
+    assert Handoff._meta.get_field("status")  # the column reads the handoff's status and verdict
+    from sdr_desk.dispositions.views import _review_columns
+
+    assert [c.header for c in _review_columns()] == ["Handoff"]
+    rows = []
+    with CaptureQueriesContext(connection) as queries:
+        from sdr_desk.handoff.review import handoffs_attach
+
+        handoffs_attach(rows)
+    assert len(queries) == 0  # no rows: no query
