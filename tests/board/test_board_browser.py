@@ -33,7 +33,7 @@ from tests.desk_fixtures import ALWAYS, team_make
 from tests.factories import SourceFactory, UserFactory, api_key_for
 
 ROOT = Path(__file__).resolve().parents[2]
-SEEN_WITHIN = 6000  # ms; the goal is one second (bench_board measures it), the margin is for a loaded machine
+SEEN_WITHIN = 10000  # ms; the goal is one second (bench_board measures it), the margin is for a loaded machine
 BOARD_REDIS_DB = 13  # tests.settings uses 15, bench/ 14
 
 pytestmark = needs_chromium
