@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "sdr_desk.dispositions",
     "sdr_desk.qualification",
     "sdr_desk.webhooks",
+    "sdr_desk.sequences",
     "sdr_desk",  # last: its post_migrate (roles, schedules) sees every app's permissions and schedules
 ]
 
@@ -238,6 +239,13 @@ if EMAIL_USE_TLS and EMAIL_USE_SSL:
     raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL are exclusive; set one")
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "SDR desk <desk@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Sequences (docs/sequences.md): per-mailbox caps on automatic email, the links and Message-IDs they carry.
+SEQUENCES_MAILBOX_HOURLY_CAP = envint("SEQUENCES_MAILBOX_HOURLY_CAP", 50, minimum=1)
+SEQUENCES_MAILBOX_DAILY_CAP = envint("SEQUENCES_MAILBOX_DAILY_CAP", 400, minimum=1)
+SEQUENCES_MIN_SPACING_SECONDS = envint("SEQUENCES_MIN_SPACING_SECONDS", 30, minimum=0)
+SEQUENCES_STALE_SEND_MINUTES = envint("SEQUENCES_STALE_SEND_MINUTES", 60, minimum=1)
+SEQUENCES_BASE_URL = envstr("SEQUENCES_BASE_URL", "http://localhost:8000")
+SEQUENCES_MESSAGE_ID_DOMAIN = envstr("SEQUENCES_MESSAGE_ID_DOMAIN", "sdr-desk.local")
 
 # --- security -----------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -13,6 +13,7 @@ from sdr_desk.dispositions.urls import api_urlpatterns as dispositions_api
 from sdr_desk.qualification import api as qualification_api_views
 from sdr_desk.qualification.urls import api_urlpatterns as qualification_api
 from sdr_desk.routing.urls import api_urlpatterns as routing_api
+from sdr_desk.sequences.urls import api_urlpatterns as sequences_api
 from sdr_desk.webhooks.urls import api_urlpatterns as webhooks_api
 
 api_v1 = [
@@ -26,6 +27,7 @@ api_v1 = [
     *dispositions_api,
     *qualification_api,
     *webhooks_api,
+    *sequences_api,
     path("events/", login_not_required(api.EventCollectionApi.as_view()), name="api-events"),
 ]
 
@@ -44,6 +46,7 @@ urlpatterns = [
     path("", include("sdr_desk.routing.urls")),
     path("", include("sdr_desk.dispositions.urls")),
     path("", include("sdr_desk.qualification.urls")),
+    path("", include("sdr_desk.sequences.urls")),
     path("scoring/", include("scoring.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),

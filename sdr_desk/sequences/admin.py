@@ -1,0 +1,26 @@
+from django.contrib import admin
+
+from sdr_desk.sequences.models import Enrollment, Outbox, SequenceTemplate, Step, StepRun, Unsubscribe
+
+
+class StepInline(admin.TabularInline):
+    model = Step
+    extra = 0
+
+
+@admin.register(SequenceTemplate)
+class SequenceTemplateAdmin(admin.ModelAdmin):
+    list_display = ["name", "team", "tier", "auto_enroll", "is_active"]
+    inlines = [StepInline]
+
+
+@admin.register(Enrollment)
+class EnrollmentAdmin(admin.ModelAdmin):
+    list_display = ["lead", "template", "status", "stop_reason", "started_at"]
+    list_filter = ["status"]
+    raw_id_fields = ["lead"]
+
+
+admin.site.register(StepRun)
+admin.site.register(Outbox)
+admin.site.register(Unsubscribe)
