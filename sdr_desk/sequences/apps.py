@@ -18,4 +18,9 @@ class SequencesConfig(AppConfig):
     }
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
         from sdr_desk.sequences import receivers  # noqa: F401  hears routing and the timeline
+        from sdr_desk.sequences.defaults import templates_ensure
+
+        post_migrate.connect(templates_ensure, sender=self, dispatch_uid="sequences.templates_ensure")
