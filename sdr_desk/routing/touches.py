@@ -115,10 +115,10 @@ def lead_next_step_due(lead_id: int, *, at: datetime, note: str, actor_label: st
     before = {"at": assignment.next_step_at.isoformat() if assignment.next_step_at else None,
               "note": assignment.next_step}
     assignment.next_step_at, assignment.next_step = at, note
-    assignment.claim_expires_at = None
+    # Unlike a step the rep plans, this one keeps no claim: a claimed lead nobody touched still goes back.
     assignment.version += 1
     assignment.updated_at = now
-    assignment.save(update_fields=["next_step_at", "next_step", "claim_expires_at", "version", "updated_at"])
+    assignment.save(update_fields=["next_step_at", "next_step", "version", "updated_at"])
     timeline_record(lead=Lead(pk=lead_id), kind=NEXT_STEP_KIND, actor_label=actor_label, occurred_at=now,
                     summary=f"Next step: {note or 'follow up'}, due {at.astimezone(timezone.get_current_timezone()):%Y-%m-%d %H:%M %Z}",
                     data={"before": before, "after": {"at": at.isoformat(), "note": note}})

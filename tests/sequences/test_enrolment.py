@@ -220,3 +220,12 @@ class TestAway:
         summaries = list(TimelineEntry.objects.filter(lead=desk["lead"], kind="sequence").values_list("summary", flat=True))
         assert "Sequence paused: the rep is away" in summaries
         assert any(s.startswith("Sequence resumed: the rep is back; steps moved on by 7.0 days") for s in summaries)
+
+
+class TestClaims:
+    def test_a_sequence_step_coming_due_does_not_keep_an_untouched_claim(self, working):
+        assignment = assignment_of(working["lead"])
+        assert assignment.claim_expires_at is not None
+        steps_due_sweep(now=timezone.now() + timedelta(seconds=1))  # the first call step comes due
+        assignment = assignment_of(working["lead"])
+        assert assignment.next_step_at is not None and assignment.claim_expires_at is not None
