@@ -45,8 +45,11 @@ def assignment_changed_heard(*, assignment: LeadAssignment, previous_state: str 
 
 @receiver(timeline_recorded, sender=TimelineEntry, dispatch_uid="sequences.touch_heard")
 def touch_heard(*, entries: list[TimelineEntry], **kwargs: Any) -> None:
-    from sdr_desk.sequences.services import touch_done
+    from sdr_desk.sequences.services import lead_sequences_stop, touch_done
 
     for entry in entries:
         if entry.kind == TOUCH_KIND and entry.data.get("channel"):
             touch_done(entry.lead_id, channel=entry.data["channel"], rep_id=entry.actor_id, now=entry.occurred_at)
+            if entry.data.get("outcome") == "connected":
+                # They talked: the rest of the sequence would talk past the conversation.
+                lead_sequences_stop(entry.lead_id, reason="connected call", now=entry.occurred_at)

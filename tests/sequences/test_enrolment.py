@@ -180,15 +180,29 @@ class TestTheDay:
 
 class TestStops:
     def test_a_disposition_stops_the_sequence(self, working):
-        touch_log(working["lead"].pk, rep=working["ann"], channel="call", outcome="connected")
+        touch_log(working["lead"].pk, rep=working["ann"], channel="call", outcome="no_answer")
         lead_disposition(working["lead"].pk, user=working["ann"], code="bad-fit", reason="Too small")
         enrollment = enrollment_of(working["lead"])
         assert enrollment.status == "stopped" and enrollment.stop_reason.startswith("disposition")
         assert not StepRun.objects.filter(enrollment=enrollment, status__in=["pending", "due"]).exists()
         assert TimelineEntry.objects.filter(lead=working["lead"], kind="sequence", summary__contains="stopped")
 
-    def test_a_stopped_sequence_makes_nothing_due(self, working):
+    def test_a_connected_call_stops_the_sequence_after_doing_its_step(self, working):
         touch_log(working["lead"].pk, rep=working["ann"], channel="call", outcome="connected")
+        enrollment = enrollment_of(working["lead"])
+        assert enrollment.status == "stopped" and enrollment.stop_reason == "connected call"
+        assert StepRun.objects.get(enrollment=enrollment, step__position=0).status == "done"
+        assert not StepRun.objects.filter(enrollment=enrollment, status__in=["pending", "due"]).exists()
+
+    def test_a_connected_call_on_another_step_stops_it_too(self, working):
+        touch_log(working["lead"].pk, rep=working["ann"], channel="call", outcome="no_answer")
+        touch_log(working["lead"].pk, rep=working["ann"], channel="call", outcome="connected")
+        enrollment = enrollment_of(working["lead"])
+        assert enrollment.status == "stopped" and enrollment.stop_reason == "connected call"
+        assert StepRun.objects.get(enrollment=enrollment, step__position=1).status == "skipped"
+
+    def test_a_stopped_sequence_makes_nothing_due(self, working):
+        touch_log(working["lead"].pk, rep=working["ann"], channel="call", outcome="no_answer")
         lead_disposition(working["lead"].pk, user=working["ann"], code="bad-fit", reason="Too small")
         assert steps_due_sweep(now=timezone.now() + timedelta(days=30))["due"] == 0
 
