@@ -246,6 +246,8 @@ SEQUENCES_MIN_SPACING_SECONDS = envint("SEQUENCES_MIN_SPACING_SECONDS", 30, mini
 SEQUENCES_STALE_SEND_MINUTES = envint("SEQUENCES_STALE_SEND_MINUTES", 60, minimum=1)
 SEQUENCES_BASE_URL = envstr("SEQUENCES_BASE_URL", "http://localhost:8000")
 SEQUENCES_MESSAGE_ID_DOMAIN = envstr("SEQUENCES_MESSAGE_ID_DOMAIN", "sdr-desk.local")
+SEQUENCES_INBOUND_TOKEN = envstr("SEQUENCES_INBOUND_TOKEN", "")  # empty: the inbound email endpoint refuses all
+SEQUENCES_AUTO_REPLY_PAUSE_DAYS = envint("SEQUENCES_AUTO_REPLY_PAUSE_DAYS", 3, minimum=1)
 
 # --- security -----------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from sdr_desk.sequences.models import Enrollment, Outbox, SequenceTemplate, Step, StepRun, Unsubscribe
+from sdr_desk.sequences.models import (
+    Enrollment,
+    InboundMessage,
+    Outbox,
+    SequenceTemplate,
+    Step,
+    StepRun,
+    Unsubscribe,
+)
 
 
 class StepInline(admin.TabularInline):
@@ -24,3 +32,12 @@ class EnrollmentAdmin(admin.ModelAdmin):
 admin.site.register(StepRun)
 admin.site.register(Outbox)
 admin.site.register(Unsubscribe)
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(admin.ModelAdmin):
+    """Every inbound message, the unmatched ones too: nothing posted is lost."""
+
+    list_display = ["received_at", "kind", "from_address", "subject", "rule"]
+    list_filter = ["kind"]
+    raw_id_fields = ["enrollment"]

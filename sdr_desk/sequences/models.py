@@ -240,3 +240,30 @@ class Unsubscribe(models.Model):
 
     def __str__(self) -> str:
         return self.email
+
+
+class InboundKind(models.TextChoices):
+    REPLY = "reply", "Reply"
+    AUTO_REPLY = "auto_reply", "Auto-reply"
+    BOUNCE = "bounce", "Bounce"
+    UNMATCHED = "unmatched", "Unmatched"
+
+
+class InboundMessage(models.Model):
+    """A raw email posted to the inbound endpoint (a reply, an auto-reply, a bounce), kept whatever it matched."""
+
+    received_at = models.DateTimeField(default=timezone.now)
+    message_id = models.CharField(max_length=300, blank=True)
+    from_address = models.CharField(max_length=254, blank=True)
+    subject = models.CharField(max_length=300, blank=True)
+    kind = models.CharField(max_length=12, choices=InboundKind.choices)
+    rule = models.CharField(max_length=300, help_text="which rule classified and matched it, and why")
+    enrollment = models.ForeignKey(Enrollment, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="inbound")
+    raw = models.TextField()
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} from {self.from_address or '?'}"

@@ -232,8 +232,11 @@ def _away_resume(now: datetime, *, limit: int) -> int:
     from a week off finds the next steps spread as planned, not a pile of overdue ones.
     """
     resumed = 0
-    back = (Q(status=EnrollmentStatus.PAUSED, pause_reason=REP_AWAY)
-            & ~Q(lead__assignment__owner__rep__status=RepStatus.AWAY))
+    back = Q(status=EnrollmentStatus.PAUSED) & (
+        (Q(pause_reason=REP_AWAY) & ~Q(lead__assignment__owner__rep__status=RepStatus.AWAY))
+        # An out-of-office answer pauses for a few days, then the sequence goes on (shifted as for an away rep).
+        | Q(pause_reason="auto_reply", paused_at__lte=now - timedelta(
+            days=getattr(settings, "SEQUENCES_AUTO_REPLY_PAUSE_DAYS", 3))))
     for _ in range(limit):
         with transaction.atomic():
             enrollment = (Enrollment.objects.select_for_update(skip_locked=True, of=("self",))
@@ -241,6 +244,7 @@ def _away_resume(now: datetime, *, limit: int) -> int:
             if enrollment is None:
                 break
             away = now - (enrollment.paused_at or now)
+            why = "the rep is back" if enrollment.pause_reason == REP_AWAY else "the auto-reply's pause is over"
             team = _lead_team(enrollment.lead_id)
             for run in enrollment.runs.filter(status=StepRunStatus.PENDING).select_related("step"):
                 shifted = max(run.due_at + away, now)
@@ -254,7 +258,7 @@ def _away_resume(now: datetime, *, limit: int) -> int:
             enrollment.status, enrollment.pause_reason, enrollment.paused_at = EnrollmentStatus.ACTIVE, "", None
             enrollment.save(update_fields=["status", "pause_reason", "paused_at"])
             timeline_record(lead=Lead(pk=enrollment.lead_id), kind=SEQUENCE_KIND, actor_label=ACTOR, occurred_at=now,
-                            summary=f"Sequence resumed: the rep is back; steps moved on by {_days(away)}",
+                            summary=f"Sequence resumed: {why}; steps moved on by {_days(away)}",
                             data={"enrollment": enrollment.pk, "change": "resumed",
                                   "shift_seconds": away.total_seconds()})
             resumed += 1

@@ -1,4 +1,4 @@
-"""Sequence pages (the API has none yet)."""
+"""Sequence pages, the public unsubscribe page, and the inbound email endpoint (under /api/v1/)."""
 
 from django.urls import path
 
@@ -10,4 +10,6 @@ urlpatterns = [
     path("sequences/unsubscribe/<str:token>/", views.unsubscribe_view, name="sequence-unsubscribe"),
 ]
 
-api_urlpatterns: list = []
+api_urlpatterns = [
+    path("sequences/inbound-email/", views.inbound_email_view, name="api-sequence-inbound-email"),
+]
