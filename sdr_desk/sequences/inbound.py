@@ -17,7 +17,9 @@ import re
 from datetime import datetime
 from email.utils import parseaddr
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from inbound.models import Lead
@@ -72,6 +74,24 @@ def _match(message: email.message.Message, raw: str, sender: str) -> tuple[Enrol
     return None, "no Message-ID of ours and no lead in a sequence with the sender's address"
 
 
+def _colleagues(sender: str, enrollment: Enrollment | None) -> list[Enrollment]:
+    """Other leads of the sender's company (same account, or same work domain) in a sequence: a reply from a
+    colleague answers for the account (``SEQUENCES_STOP_ON_COLLEAGUE_REPLY``)."""
+    if not getattr(settings, "SEQUENCES_STOP_ON_COLLEAGUE_REPLY", True) or "@" not in sender:
+        return []
+    sender_lead = Lead.objects.filter(email__iexact=sender).only("account_id", "is_personal_email").first()
+    if sender_lead is not None and sender_lead.account_id:
+        same = Q(lead__account_id=sender_lead.account_id)
+    elif sender_lead is None or not sender_lead.is_personal_email:
+        same = Q(lead__email__iendswith="@" + sender.rsplit("@", 1)[1], lead__is_personal_email=False)
+    else:
+        return []
+    found = Enrollment.objects.filter(same, status__in=ONGOING).exclude(lead__email__iexact=sender)
+    if enrollment is not None:
+        found = found.exclude(pk=enrollment.pk)
+    return list(found.select_related("template"))
+
+
 def inbound_message_record(raw: bytes | str, *, now: datetime | None = None) -> InboundMessage:
     """Keep the message, match it, and pause (auto-reply) or stop (reply, bounce) its enrolment."""
     now = now or timezone.now()
@@ -82,6 +102,10 @@ def inbound_message_record(raw: bytes | str, *, now: datetime | None = None) -> 
     kind, why = _classify(message, sender)
     with transaction.atomic():
         enrollment, how = _match(message, text, sender)
+        colleagues = _colleagues(sender, enrollment) if kind == InboundKind.REPLY else []
+        if enrollment is None and colleagues:
+            enrollment, colleagues = colleagues[0], colleagues[1:]
+            how = f"matched by a colleague at the same company ({sender}; setting SEQUENCES_STOP_ON_COLLEAGUE_REPLY)"
         record = InboundMessage.objects.create(
             received_at=now, message_id=str(message.get("Message-ID", ""))[:300], from_address=sender[:254],
             subject=str(message.get("Subject", ""))[:300], kind=kind if enrollment else InboundKind.UNMATCHED,
@@ -99,4 +123,7 @@ def inbound_message_record(raw: bytes | str, *, now: datetime | None = None) -> 
                 status=EnrollmentStatus.PAUSED, pause_reason=AUTO_REPLY, paused_at=now)
         else:
             enrollment_stop(enrollment, reason="reply" if kind == InboundKind.REPLY else "bounce", now=now)
+        if kind == InboundKind.REPLY:
+            for colleague in colleagues:
+                enrollment_stop(colleague, reason=f"a colleague replied ({sender})", now=now)
     return record

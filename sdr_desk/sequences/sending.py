@@ -42,10 +42,10 @@ logger = logging.getLogger(__name__)
 UNSUBSCRIBE_SALT = "sequences.unsubscribe"
 
 
-def caps() -> tuple[int, int, int]:
-    """(hourly, daily, minimum seconds between sends) per mailbox, from the settings."""
+def caps() -> tuple[int, int, int, int]:
+    """(hourly, daily, weekly, minimum seconds between sends) per mailbox, from the settings."""
     return (getattr(settings, "SEQUENCES_MAILBOX_HOURLY_CAP", 50), getattr(settings, "SEQUENCES_MAILBOX_DAILY_CAP", 400),
-            getattr(settings, "SEQUENCES_MIN_SPACING_SECONDS", 0))
+            getattr(settings, "SEQUENCES_MAILBOX_WEEKLY_CAP", 5000), getattr(settings, "SEQUENCES_MIN_SPACING_SECONDS", 0))
 
 
 def unsubscribe_token(lead_id: int) -> str:
@@ -96,12 +96,12 @@ def _mailbox_lock(mailbox: str) -> None:
 
 
 def _capped(mailbox: str, now: datetime) -> str:
-    hourly, daily, spacing = caps()
+    hourly, daily, weekly, spacing = caps()
     sends = Outbox.objects.filter(mailbox=mailbox)
-    if sends.filter(claimed_at__gt=now - timedelta(hours=1)).count() >= hourly:
-        return f"Waiting: the hourly cap of {hourly} emails from {mailbox} is reached"
-    if sends.filter(claimed_at__gt=now - timedelta(days=1)).count() >= daily:
-        return f"Waiting: the daily cap of {daily} emails from {mailbox} is reached"
+    for cap, span, label in ((hourly, timedelta(hours=1), "hourly"), (daily, timedelta(days=1), "daily"),
+                             (weekly, timedelta(days=7), "weekly")):
+        if sends.filter(claimed_at__gt=now - span).count() >= cap:
+            return f"Waiting: the {label} cap of {cap} emails from {mailbox} is reached"
     if spacing and sends.filter(claimed_at__gt=now - timedelta(seconds=spacing)).exists():
         return f"Waiting: at least {spacing} s between emails from {mailbox}"
     return ""

@@ -146,3 +146,37 @@ class TestAccess:
         with override_settings(SEQUENCES_INBOUND_TOKEN=TOKEN):
             response = client.post(URL, {"email": raw()}, HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
         assert response.status_code == 200 and response.json()["kind"] == "reply"
+
+
+class TestColleagues:
+    def colleague_enrolled(self, sent, email: str = "lou@acme.example"):
+        ann = sent["enrollment"].lead.assignment.owner
+        other = hot_lead(email=email)
+        lead_route(other.pk)
+        lead_claim(other.pk, user=ann)  # enrolled on claim, as Kim was
+        return Enrollment.objects.get(lead=other)
+
+    def test_a_colleagues_reply_stops_the_sequence_of_the_leads_at_the_same_company(self, client, sent):
+        lou = self.colleague_enrolled(sent)
+        response = post(client, raw(sender="pat@acme.example", body="I handle this for Kim and Lou."))
+        assert response.json()["kind"] == "reply" and "colleague" in response.json()["rule"]
+        assert status_of(sent).status == "stopped"
+        assert Enrollment.objects.get(pk=lou.pk).status == "stopped"
+
+    def test_a_leads_own_reply_stops_their_colleagues_too(self, client, sent):
+        lou = self.colleague_enrolled(sent)
+        post(client, raw(headers=f"In-Reply-To: {sent['outbox'].message_id}\r\n"))
+        assert Enrollment.objects.get(pk=lou.pk).stop_reason == "a colleague replied (kim@acme.example)"
+
+    def test_the_setting_off_leaves_colleagues_alone(self, client, sent):
+        lou = self.colleague_enrolled(sent)
+        with override_settings(SEQUENCES_STOP_ON_COLLEAGUE_REPLY=False):
+            post(client, raw(headers=f"In-Reply-To: {sent['outbox'].message_id}\r\n"))
+            response = post(client, raw(sender="pat@acme.example"))
+        assert Enrollment.objects.get(pk=lou.pk).status == "active"
+        assert response.json()["kind"] == "unmatched"
+
+    def test_another_company_is_not_a_colleague(self, client, sent):
+        lou = self.colleague_enrolled(sent, email="lou@other.example")
+        post(client, raw(headers=f"In-Reply-To: {sent['outbox'].message_id}\r\n"))
+        assert Enrollment.objects.get(pk=lou.pk).status == "active"

@@ -185,6 +185,20 @@ class TestCaps:
             assert step_send(runs[1].pk, now=now + timedelta(days=1, seconds=1)) == "sent"
         assert len(smtp.messages) == 2
 
+    def test_the_weekly_cap_holds(self, smtp):
+        desk = desk_make()
+        other = hot_lead(first_name="Lou")
+        lead_route(other.pk)
+        lead_claim(other.pk, user=desk["ann"])
+        runs = [due_run(desk["lead"]), due_run(other)]
+        now = timezone.now()
+        with override_settings(SEQUENCES_MAILBOX_WEEKLY_CAP=1):
+            step_send(runs[0].pk, now=now)
+            assert step_send(runs[1].pk, now=now + timedelta(days=6)) == "capped"
+            runs[1].refresh_from_db()
+            assert "weekly cap of 1" in runs[1].note
+            assert step_send(runs[1].pk, now=now + timedelta(days=7, seconds=1)) == "sent"
+
 
 @pytest.mark.django_db
 class TestDowntime:
