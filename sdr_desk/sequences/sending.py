@@ -148,6 +148,9 @@ def step_send(run_id: int, *, now: datetime | None = None) -> str:
         outbox_id = _claim(run, mailbox=mailbox, to=lead.email, subject=subject, now=now)
         if outbox_id is None:
             return "duplicate"
+        # What a worker killed mid-send leaves for the rep to see: the step is never sent again by the desk.
+        StepRun.objects.filter(pk=run.pk).update(
+            note=f"Sending since {now:%Y-%m-%d %H:%M} UTC; if it never arrived, send it by hand")
     # Committed: the claim stands whatever happens next, so this step is never sent twice.
     domain = getattr(settings, "SEQUENCES_MESSAGE_ID_DOMAIN", "sdr-desk.local")
     message_id = f"<sequence-{outbox_id}@{domain}>"
