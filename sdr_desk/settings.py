@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "sdr_desk.qualification",
     "sdr_desk.webhooks",
     "sdr_desk.handoff",
+    "sdr_desk.sequences",
     "sdr_desk",  # last: its post_migrate (roles, schedules) sees every app's permissions and schedules
 ]
 
@@ -239,6 +240,17 @@ if EMAIL_USE_TLS and EMAIL_USE_SSL:
     raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL are exclusive; set one")
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "SDR desk <desk@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Sequences (docs/sequences.md): per-mailbox caps on automatic email, the links and Message-IDs they carry.
+SEQUENCES_MAILBOX_HOURLY_CAP = envint("SEQUENCES_MAILBOX_HOURLY_CAP", 50, minimum=1)
+SEQUENCES_MAILBOX_DAILY_CAP = envint("SEQUENCES_MAILBOX_DAILY_CAP", 400, minimum=1)
+SEQUENCES_MAILBOX_WEEKLY_CAP = envint("SEQUENCES_MAILBOX_WEEKLY_CAP", 5000, minimum=1)
+SEQUENCES_STOP_ON_COLLEAGUE_REPLY = envbool("SEQUENCES_STOP_ON_COLLEAGUE_REPLY", True)
+SEQUENCES_MIN_SPACING_SECONDS = envint("SEQUENCES_MIN_SPACING_SECONDS", 30, minimum=0)
+SEQUENCES_STALE_SEND_MINUTES = envint("SEQUENCES_STALE_SEND_MINUTES", 60, minimum=1)
+SEQUENCES_BASE_URL = envstr("SEQUENCES_BASE_URL", "http://localhost:8000")
+SEQUENCES_MESSAGE_ID_DOMAIN = envstr("SEQUENCES_MESSAGE_ID_DOMAIN", "sdr-desk.local")
+SEQUENCES_INBOUND_TOKEN = envstr("SEQUENCES_INBOUND_TOKEN", "")  # empty: the inbound email endpoint refuses all
+SEQUENCES_AUTO_REPLY_PAUSE_DAYS = envint("SEQUENCES_AUTO_REPLY_PAUSE_DAYS", 3, minimum=1)
 
 # --- security -----------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -14,6 +14,7 @@ from sdr_desk.handoff import api as handoff_api_views
 from sdr_desk.handoff.urls import api_urlpatterns as handoff_api
 from sdr_desk.qualification.urls import api_urlpatterns as qualification_api
 from sdr_desk.routing.urls import api_urlpatterns as routing_api
+from sdr_desk.sequences.urls import api_urlpatterns as sequences_api
 from sdr_desk.webhooks.urls import api_urlpatterns as webhooks_api
 
 api_v1 = [
@@ -28,6 +29,7 @@ api_v1 = [
     *qualification_api,
     *webhooks_api,
     *handoff_api,
+    *sequences_api,
     path("events/", login_not_required(api.EventCollectionApi.as_view()), name="api-events"),
 ]
 
@@ -47,6 +49,7 @@ urlpatterns = [
     path("", include("sdr_desk.dispositions.urls")),
     path("", include("sdr_desk.qualification.urls")),
     path("", include("sdr_desk.handoff.urls")),
+    path("", include("sdr_desk.sequences.urls")),
     path("scoring/", include("scoring.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),

@@ -97,6 +97,36 @@ def lead_next_step_set(lead_id: int, *, rep: AbstractBaseUser, at: datetime | No
 
 
 @transaction.atomic
+def lead_next_step_due(lead_id: int, *, at: datetime, note: str, actor_label: str,
+                       now: datetime | None = None) -> LeadAssignment | None:
+    """A step the desk planned (a sequence's call, say) comes due on the owner's board, overdue ones too.
+
+    Unlike ``lead_next_step_set`` the time may be past (a step that came due while the cluster was down
+    shows as overdue). A step the owner planned for earlier is kept: it is on their Due today already.
+    None when nobody owns the open lead, or an earlier step is planned.
+    """
+    now = now or timezone.now()
+    assignment = assignment_locked(lead_id)
+    if assignment.owner_id is None or assignment.state not in OWNED_OPEN:
+        return None
+    if assignment.next_step_at is not None and assignment.next_step_at <= at:
+        return None
+    note = note.strip()[:200]
+    before = {"at": assignment.next_step_at.isoformat() if assignment.next_step_at else None,
+              "note": assignment.next_step}
+    assignment.next_step_at, assignment.next_step = at, note
+    # Unlike a step the rep plans, this one keeps no claim: a claimed lead nobody touched still goes back.
+    assignment.version += 1
+    assignment.updated_at = now
+    assignment.save(update_fields=["next_step_at", "next_step", "version", "updated_at"])
+    timeline_record(lead=Lead(pk=lead_id), kind=NEXT_STEP_KIND, actor_label=actor_label, occurred_at=now,
+                    summary=f"Next step: {note or 'follow up'}, due {at.astimezone(timezone.get_current_timezone()):%Y-%m-%d %H:%M %Z}",
+                    data={"before": before, "after": {"at": at.isoformat(), "note": note}})
+    assignment_changed_send(assignment)
+    return assignment
+
+
+@transaction.atomic
 def touch_log(
     lead_id: int,
     *,

@@ -119,7 +119,8 @@ class TestRecording:
     def test_it_runs_in_a_fixed_number_of_statements(self, desk):
         with CaptureQueriesContext(connection) as queries:
             lead_disposition(desk["lead"].pk, user=desk["ann"], code="bad-fit", reason="Competitor")
-        assert len(queries) <= 14, [q["sql"] for q in queries]
+        # 15: the sequences app's receiver looks for an ongoing sequence to stop (one SELECT when there is none).
+        assert len(queries) <= 15, [q["sql"] for q in queries]
 
 
 def test_a_new_desk_starts_with_the_default_codes_and_keeps_its_own_afterwards(db):

@@ -1,0 +1,43 @@
+from django.contrib import admin
+
+from sdr_desk.sequences.models import (
+    Enrollment,
+    InboundMessage,
+    Outbox,
+    SequenceTemplate,
+    Step,
+    StepRun,
+    Unsubscribe,
+)
+
+
+class StepInline(admin.TabularInline):
+    model = Step
+    extra = 0
+
+
+@admin.register(SequenceTemplate)
+class SequenceTemplateAdmin(admin.ModelAdmin):
+    list_display = ["name", "team", "tier", "auto_enroll", "is_active"]
+    inlines = [StepInline]
+
+
+@admin.register(Enrollment)
+class EnrollmentAdmin(admin.ModelAdmin):
+    list_display = ["lead", "template", "status", "stop_reason", "started_at"]
+    list_filter = ["status"]
+    raw_id_fields = ["lead"]
+
+
+admin.site.register(StepRun)
+admin.site.register(Outbox)
+admin.site.register(Unsubscribe)
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(admin.ModelAdmin):
+    """Every inbound message, the unmatched ones too: nothing posted is lost."""
+
+    list_display = ["received_at", "kind", "from_address", "subject", "rule"]
+    list_filter = ["kind"]
+    raw_id_fields = ["enrollment"]
