@@ -12,6 +12,7 @@ from django.db.models import Max
 
 from sdr_desk.dispositions.forms import DispositionCodeForm
 from sdr_desk.dispositions.models import DispositionCode
+from sdr_desk.ordering import neighbour_swap
 from sdr_desk.routing.ownership import FieldsInvalid
 
 POSITION_STEP = 10
@@ -38,16 +39,10 @@ def code_save(form: DispositionCodeForm, *, user: AbstractBaseUser) -> Dispositi
 def code_move(code_id: int, *, up: bool, user: AbstractBaseUser) -> DispositionCode:
     """Swap the code with its neighbour in the list's order, and renumber the list in steps of ten."""
     codes = list(DispositionCode.objects.select_for_update().order_by("position", "name"))
-    index = next((i for i, code in enumerate(codes) if code.pk == code_id), None)
-    if index is None:
+    if neighbour_swap(codes, code_id, up=up, step=POSITION_STEP) is None:
         raise CodeInvalid({"code": ["No such code."]})
-    other = index - 1 if up else index + 1
-    if 0 <= other < len(codes):
-        codes[index], codes[other] = codes[other], codes[index]
-    for position, code in enumerate(codes, start=1):
-        code.position = position * POSITION_STEP
     DispositionCode.objects.bulk_update(codes, ["position"])
-    return codes[other if 0 <= other < len(codes) else index]
+    return next(code for code in codes if code.pk == code_id)
 
 
 @transaction.atomic

@@ -55,7 +55,7 @@ def lead_disposition_view(request: HttpRequest, pk: int) -> HttpResponse:
         return lead_rerender(request, pk, disposition_errors=error.errors, disposition_form=request.POST)
     except OwnershipError as error:
         if error.status == 403:
-            return HttpResponse(error.message, status=403)
+            raise PermissionDenied(error.message) from error
         messages.error(request, error.message)
         return redirect("lead-detail", pk=lead.pk)
     messages.success(request, f"Recorded: {disposition.code.name}. The lead has left the board.")
@@ -75,7 +75,7 @@ def _lead_merge_posted(request: HttpRequest, lead: Lead) -> HttpResponse:
         return lead_rerender(request, lead.pk, disposition_errors=error.errors, disposition_form=request.POST)
     except OwnershipError as error:
         if error.status == 403:
-            return HttpResponse(error.message, status=403)
+            raise PermissionDenied(error.message) from error
         messages.error(request, error.message)
         return redirect("lead-detail", pk=lead.pk)
     messages.success(request, f"Merged into this lead: the duplicate #{lead.pk} is closed and its history is here.")

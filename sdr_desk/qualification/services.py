@@ -13,6 +13,7 @@ from django.utils.text import slugify
 
 from inbound.models import Lead, TimelineEntry
 from inbound.timeline import timeline_record
+from sdr_desk.ordering import neighbour_swap
 from sdr_desk.qualification.models import ANSWER_MAX, Answer, ChecklistItem
 from sdr_desk.routing.models import LeadAssignment, LeadState, Team
 from sdr_desk.routing.ownership import FieldsInvalid, NotAllowed, assignment_locked
@@ -190,14 +191,8 @@ def item_move(team: Team, item_id: int, *, user: AbstractBaseUser, up: bool) -> 
     _editable(team, user)
     items = list(ChecklistItem.objects.select_for_update().filter(team=team, is_active=True)
                  .order_by("position", "id"))
-    index = next((i for i, item in enumerate(items) if item.pk == item_id), None)
-    if index is None:
+    if neighbour_swap(items, item_id, up=up) is None:
         raise FieldsInvalid({"item": ["No such item on this team's checklist."]})
-    other = index - 1 if up else index + 1
-    if 0 <= other < len(items):
-        items[index], items[other] = items[other], items[index]
-    for position, item in enumerate(items, start=1):
-        item.position = position * 10
     ChecklistItem.objects.bulk_update(items, ["position"])
 
 

@@ -5,21 +5,16 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from inbound.models import Lead
+from sdr_desk.navigation import see_other
 from sdr_desk.qualification import services
 from sdr_desk.qualification.services import FieldsInvalid, NotAllowed
 from sdr_desk.routing.models import Team
-
-
-def _see(url: str) -> HttpResponseRedirect:
-    response = HttpResponseRedirect(url)
-    response.status_code = 303
-    return response
 
 
 @require_POST
@@ -35,11 +30,11 @@ def answer_view(request: HttpRequest, pk: int, item_id: int) -> HttpResponse:
         if request.htmx:
             return render(request, "qualification/_answer_status.html", {"errors": error.errors}, status=400)
         messages.error(request, f"Not saved: {error.message}")
-        return _see(reverse("lead-detail", args=[pk]))
+        return see_other(reverse("lead-detail", args=[pk]))
     if request.htmx:
         return render(request, "qualification/_answer_status.html", {"answer": answer, "saved": True})
     messages.success(request, "Answer saved.")
-    return _see(reverse("lead-detail", args=[pk]) + "#qualification")
+    return see_other(reverse("lead-detail", args=[pk]) + "#qualification")
 
 
 ACTIONS = ("add", "save", "up", "down", "remove")
@@ -77,7 +72,7 @@ def checklist_page(request: HttpRequest, pk: int) -> HttpResponse:
         except FieldsInvalid as error:
             errors, failed_item = error.errors, (item if action == "save" else None)
         if not errors:
-            return _see(reverse("team-checklist", args=[team.pk]))
+            return see_other(reverse("team-checklist", args=[team.pk]))
     return render(request, "qualification/checklist.html", {
         "team": team, "items": services.checklist(team.pk), "errors": errors, "failed_item": failed_item,
         "form": request.POST if errors else {},

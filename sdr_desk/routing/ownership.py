@@ -182,7 +182,7 @@ def reps_to_hand_to(manager: AbstractBaseUser) -> list[Rep]:
 
 @transaction.atomic
 def lead_assign(lead_id: int, *, to: AbstractBaseUser | int, actor: AbstractBaseUser, reason: str,
-                now: datetime | None = None) -> LeadAssignment:
+                now: datetime | None = None, reps: list[Rep] | None = None) -> LeadAssignment:
     """A manager gives a lead to a chosen rep, or moves it from one rep to another, saying why.
 
     From the queue, the escalations or the lead page; the lead moves to the rep's team, keeps its
@@ -198,7 +198,7 @@ def lead_assign(lead_id: int, *, to: AbstractBaseUser | int, actor: AbstractBase
         errors["reason"] = ["Say why: the rep and the lead's timeline read it."]
     elif len(reason) > ASSIGN_REASON_MAX:
         errors["reason"] = [f"Say it in {ASSIGN_REASON_MAX} characters or fewer."]
-    rep = next((r for r in reps_to_hand_to(actor) if r.user_id == to_id), None)
+    rep = next((r for r in (reps if reps is not None else reps_to_hand_to(actor)) if r.user_id == to_id), None)
     if rep is None:
         errors["rep"] = ["Choose an SDR of a team you manage."]
     if errors:
@@ -230,9 +230,10 @@ def leads_assign(lead_ids: list[int], *, to: int, actor: AbstractBaseUser, reaso
     """
     done: list[int] = []
     refused: dict[int, str] = {}
+    reps = reps_to_hand_to(actor)  # read once for the whole batch, not once per lead
     for lead_id in dict.fromkeys(lead_ids):  # once each, in the order given
         try:
-            lead_assign(lead_id, to=to, actor=actor, reason=reason, now=now)
+            lead_assign(lead_id, to=to, actor=actor, reason=reason, now=now, reps=reps)
             done.append(lead_id)
         except FieldsInvalid as error:
             if set(error.errors) & {"reason", "rep"}:

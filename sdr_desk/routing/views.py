@@ -15,7 +15,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from inbound.models import Account, FormType, Lead
 from scoring.models import Tier
-from sdr_desk.navigation import posted_next
+from sdr_desk.navigation import posted_next, see_other
 from sdr_desk.routing.engine import Decision, route_decide, rules_forget, rules_load
 from sdr_desk.routing.forms import (
     BaseRepFormSet,
@@ -47,12 +47,6 @@ RULE_SAVE_PERMISSIONS = ["routing.change_routingrule", "routing.add_routingrule"
 # Leads nobody took: the team queue and the escalations, both the manager's to hand out.
 MANAGER_QUEUE_STATES = [LeadState.QUEUED, LeadState.ESCALATED]
 QUEUE_LIMIT = 100
-
-
-def _see_page(url: str) -> HttpResponseRedirect:
-    response = HttpResponseRedirect(url)
-    response.status_code = 303  # a POST answered with "see the page", never re-posted on reload
-    return response
 
 
 @cache
@@ -117,7 +111,7 @@ def routing_page(request: HttpRequest) -> HttpResponse:
         rules.save()
     rules_forget()
     messages.success(request, "Routing rules saved; new leads follow them from now on.")
-    return _see_page(reverse("routing-rules"))
+    return see_other(reverse("routing-rules"))
 
 
 def _tester_run(sample: SampleLeadForm) -> TesterResult:
@@ -226,7 +220,7 @@ def team_page(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"{team.name}: reps saved.")
     else:
         return _team_render(request, team, settings_form, reps, status=400, problem_in="action")
-    return _see_page(reverse("team-settings", args=[team.pk]))
+    return see_other(reverse("team-settings", args=[team.pk]))
 
 
 def team_queue(team: Team) -> QuerySet[LeadAssignment]:
@@ -293,19 +287,19 @@ def queue_assign(request: HttpRequest) -> HttpResponse:
     rep = request.POST.get("rep", "")
     if not lead_ids:
         messages.error(request, "Nothing was assigned: tick the leads to hand out.")
-        return _see_page(back)
+        return see_other(back)
     try:
         done, refused = leads_assign(lead_ids, to=int(rep) if rep.isdigit() else 0, actor=request.user,
                                      reason=request.POST.get("reason", ""))
     except FieldsInvalid as error:
         messages.error(request, f"Nothing was assigned: {error.message}")
-        return _see_page(back)
+        return see_other(back)
     if done:
         name = next((str(r) for r in reps_to_hand_to(request.user) if r.user_id == int(rep)), "the rep")
         messages.success(request, f"Assigned {len(done)} lead{'s' if len(done) != 1 else ''} to {name}.")
     for lead_id, why in refused.items():
         messages.warning(request, f"Lead {lead_id} not assigned: {why}")
-    return _see_page(back)
+    return see_other(back)
 
 
 @require_POST
@@ -322,7 +316,7 @@ def lead_assign_view(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied(error.message) from None
     except FieldsInvalid as error:
         messages.error(request, f"Not assigned: {error.message}")
-        return _see_page(back)
+        return see_other(back)
     owner = assignment.owner
     messages.success(request, f"Assigned to {owner.get_full_name() or owner.get_username()}.")
-    return _see_page(back)
+    return see_other(back)
