@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "sdr_desk.webhooks",
     "sdr_desk.handoff",
     "sdr_desk.sequences",
+    "sdr_desk.reports",
     "sdr_desk",  # last: its post_migrate (roles, schedules) sees every app's permissions and schedules
 ]
 

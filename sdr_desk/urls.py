@@ -50,6 +50,7 @@ urlpatterns = [
     path("", include("sdr_desk.qualification.urls")),
     path("", include("sdr_desk.handoff.urls")),
     path("", include("sdr_desk.sequences.urls")),
+    path("", include("sdr_desk.reports.urls")),
     path("scoring/", include("scoring.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),

@@ -1,0 +1,254 @@
+"""Keep ``LeadFact`` in step with the raw rows: the one writer of the reports' rollups.
+
+Every change of a lead lands in its timeline (DESIGN's invariant), so the timeline's ids are the change
+feed: ``facts_refresh()`` recomputes the facts of the leads whose timeline moved since the last run, in
+batches, each batch a fixed number of queries (one per kind of raw row) and one upsert. ``full=True``
+recomputes every lead (nightly, and after a bulk load). Recomputing is idempotent, so a run that
+overlaps another, or reads an entry twice, changes nothing.
+
+A transaction that took a timeline id before the last run and committed after it would be missed by a
+plain ``id > last`` read, so each run reads back ``FEED_OVERLAP`` ids behind its mark; the nightly full
+rebuild catches anything older.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from inbound.models import Activity, ActivityType, Lead, TimelineEntry
+from sdr_desk.dispositions.models import Disposition, Outcome
+from sdr_desk.handoff.models import Handoff, HandoffStatus, MeetingStatus
+from sdr_desk.reports.models import LeadFact, RollupState, bucket_of
+from sdr_desk.routing.business_hours import Calendar, business_seconds_between, is_open, zone_or_utc
+from sdr_desk.routing.clock import team_calendar
+from sdr_desk.routing.models import CallOutcome, Team, Touch
+from sdr_desk.sequences.models import Enrollment, EnrollmentStatus
+
+logger = logging.getLogger(__name__)
+
+FACTS = "facts"
+BATCH = 5000
+FEED_OVERLAP = 1000
+# A request refreshes the facts itself when this few timeline entries are waiting (the schedule does the rest).
+READ_REFRESH_LIMIT = 5000
+
+UPDATE_FIELDS = [field.name for field in LeadFact._meta.concrete_fields if field.name != "lead"]
+
+
+@dataclass
+class Refreshed:
+    leads: int
+    last_entry_id: int
+
+
+class _Calendars:
+    """Each team's calendar and zone, read once per run."""
+
+    def __init__(self) -> None:
+        self.teams = {team.pk: team for team in Team.objects.all()}
+        self._calendars: dict[int, Calendar] = {}
+
+    def calendar(self, team_id: int | None) -> Calendar | None:
+        if team_id is None or team_id not in self.teams:
+            return None
+        if team_id not in self._calendars:
+            self._calendars[team_id] = team_calendar(self.teams[team_id])
+        return self._calendars[team_id]
+
+    def zone(self, team_id: int | None) -> ZoneInfo:
+        team = self.teams.get(team_id) if team_id is not None else None
+        return zone_or_utc(team.time_zone if team else "UTC")
+
+    def sla_seconds(self, team_id: int | None, tier: str) -> int | None:
+        team = self.teams.get(team_id) if team_id is not None else None
+        return team.sla_seconds(tier) if team else None
+
+
+def _campaign(attribution: dict[str, Any] | None) -> str:
+    attribution = attribution or {}
+    return str(attribution.get("utm_campaign") or attribution.get("campaign") or "")[:200]
+
+
+def _business(calendar: Calendar | None, start: datetime, end: datetime) -> float:
+    if end <= start:
+        return 0.0
+    if calendar is None:
+        return (end - start).total_seconds()
+    return business_seconds_between(calendar, start, end)
+
+
+def _facts_for(lead_ids: list[int], calendars: _Calendars, now: datetime) -> tuple[list[LeadFact], list[int]]:
+    """The facts of ``lead_ids`` from their raw rows; and the ids that have none (merged away, gone)."""
+    leads = list(Lead.objects.filter(pk__in=lead_ids, merged_into__isnull=True).values(
+        "id", "created_at", "source_id", "source__channel", "campaign", "utm_source", "utm_medium", "utm_campaign",
+        "assignment__team_id", "assignment__owner_id", "assignment__tier", "assignment__sla_started_at",
+        "assignment__routed_at", "assignment__first_touch_at", "assignment__response_seconds",
+        "assignment__response_business_seconds", "assignment__escalation_level"))
+    found = [row["id"] for row in leads]
+
+    touches: dict[int, list[tuple[datetime, int, str, str, bool]]] = defaultdict(list)
+    for lead_id, at, rep_id, channel, outcome, is_first in Touch.objects.filter(lead_id__in=found).order_by(
+            "lead_id", "occurred_at", "id").values_list("lead_id", "occurred_at", "rep_id", "channel", "outcome",
+                                                        "is_first"):
+        touches[lead_id].append((at, rep_id, channel, outcome, is_first))
+    dispositions = {row["lead_id"]: row for row in Disposition.objects.filter(
+        lead_id__in=found, is_current=True).values("lead_id", "code_id", "code__outcome", "reason")}
+    handoffs: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in Handoff.objects.filter(lead_id__in=found).order_by("lead_id", "handed_at", "id").values(
+            "lead_id", "status", "verdict_reason", "meeting_status"):
+        handoffs[row["lead_id"]].append(row)
+    enrolments: dict[int, set[str]] = defaultdict(set)
+    for lead_id, status in Enrollment.objects.filter(lead_id__in=found).values_list("lead_id", "status"):
+        enrolments[lead_id].add(status)
+    conversions: dict[int, list[tuple[int | None, str]]] = defaultdict(list)
+    for lead_id, source_id, attribution in Activity.objects.filter(
+            lead_id__in=found, type=ActivityType.FORM_SUBMIT).order_by("lead_id", "occurred_at", "id").values_list(
+            "lead_id", "source_id", "attribution"):
+        conversions[lead_id].append((source_id, _campaign(attribution)))
+
+    facts = []
+    for row in leads:
+        lead_id = row["id"]
+        team_id = row["assignment__team_id"]
+        calendar = calendars.calendar(team_id)
+        arrived = row["assignment__sla_started_at"] or row["created_at"]
+        routed = row["assignment__routed_at"]
+        offered = max(routed, arrived) if routed else None
+        first_touch = row["assignment__first_touch_at"]
+        response = row["assignment__response_seconds"]
+        response_business = row["assignment__response_business_seconds"]
+        system = system_business = human = human_business = None
+        if offered is not None:
+            system = (offered - arrived).total_seconds()
+            system_business = _business(calendar, arrived, offered)
+        if first_touch is not None and offered is not None:
+            human = max((first_touch - offered).total_seconds(), 0.0)
+            human_business = _business(calendar, offered, first_touch) if first_touch > offered else 0.0
+        tier = row["assignment__tier"] or "none"
+        sla = calendars.sla_seconds(team_id, tier)
+        sla_met = None
+        if sla is not None:
+            sla_met = response_business is not None and response_business <= sla
+
+        lead_touches = touches.get(lead_id, [])
+        first_rep = next((rep for _, rep, _, _, is_first in lead_touches if is_first), None)
+        connect_at = next((i for i, (_, _, channel, outcome, _) in enumerate(lead_touches)
+                           if outcome == CallOutcome.CONNECTED), None)
+        disposition = dispositions.get(lead_id)
+        lead_handoffs = handoffs.get(lead_id, [])
+        last_rejected = next((h for h in reversed(lead_handoffs) if h["status"] == HandoffStatus.REJECTED), None)
+        statuses = enrolments.get(lead_id, set())
+        lead_conversions = conversions.get(lead_id, [])
+        outcome = disposition["code__outcome"] if disposition else ""
+        facts.append(LeadFact(
+            lead_id=lead_id, arrived_at=arrived, arrival_hour=arrived.astimezone(calendars.zone(team_id)).hour,
+            after_hours=calendar is not None and not is_open(calendar, arrived),
+            team_id=team_id, rep_id=first_rep or row["assignment__owner_id"],
+            source_id=row["source_id"], channel=row["source__channel"] or "", campaign=row["campaign"],
+            utm_source=row["utm_source"], utm_medium=row["utm_medium"], utm_campaign=row["utm_campaign"],
+            tier=tier, offered_at=offered, first_touch_at=first_touch, response_seconds=response,
+            response_business_seconds=response_business, system_seconds=system,
+            system_business_seconds=system_business, human_seconds=human, human_business_seconds=human_business,
+            bucket=bucket_of(response if first_touch is not None else None), sla_seconds=sla, sla_met=sla_met,
+            escalated=(row["assignment__escalation_level"] or 0) > 0,
+            touches=len(lead_touches), connected=connect_at is not None,
+            attempts_to_connect=connect_at + 1 if connect_at is not None else None,
+            enrolled=bool(statuses), sequence_completed=EnrollmentStatus.COMPLETED in statuses,
+            disposition_code_id=disposition["code_id"] if disposition else None, outcome=outcome,
+            disposition_reason=disposition["reason"] if disposition else "",
+            qualified=outcome == Outcome.QUALIFIED or bool(lead_handoffs),
+            handed_off=bool(lead_handoffs),
+            ae_accepted=any(h["status"] == HandoffStatus.ACCEPTED for h in lead_handoffs),
+            ae_rejected=last_rejected is not None,
+            rejection_reason=last_rejected["verdict_reason"] if last_rejected else "",
+            meeting_held=any(h["meeting_status"] == MeetingStatus.HELD for h in lead_handoffs),
+            no_show=any(h["meeting_status"] == MeetingStatus.NO_SHOW for h in lead_handoffs),
+            conversions=len(lead_conversions),
+            first_source_id=lead_conversions[0][0] if lead_conversions else None,
+            first_campaign=lead_conversions[0][1] if lead_conversions else "",
+            last_source_id=lead_conversions[-1][0] if lead_conversions else None,
+            last_campaign=lead_conversions[-1][1] if lead_conversions else "",
+            refreshed_at=now,
+        ))
+    return facts, sorted(set(lead_ids) - set(found))
+
+
+def _chunks(ids: Iterable[int], size: int) -> Iterator[list[int]]:
+    chunk: list[int] = []
+    for lead_id in ids:
+        chunk.append(lead_id)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def facts_write(lead_ids: Iterable[int], *, now: datetime | None = None, calendars: _Calendars | None = None) -> int:
+    """Recompute and store the facts of ``lead_ids`` (any number, in batches); returns how many were written."""
+    now = now or timezone.now()
+    calendars = calendars or _Calendars()
+    written = 0
+    for chunk in _chunks(lead_ids, BATCH):
+        facts, gone = _facts_for(chunk, calendars, now)
+        with transaction.atomic():
+            if gone:
+                LeadFact.objects.filter(lead_id__in=gone).delete()
+            LeadFact.objects.bulk_create(facts, update_conflicts=True, unique_fields=["lead"],
+                                         update_fields=UPDATE_FIELDS, batch_size=1000)
+        written += len(facts)
+    return written
+
+
+def facts_refresh(*, full: bool = False, now: datetime | None = None) -> Refreshed:
+    """Bring the facts up to the timeline's newest entry: the changed leads, or every lead with ``full``.
+
+    Runs one at a time (the state row is locked, a second caller returns at once with nothing done).
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        state, _ = RollupState.objects.get_or_create(name=FACTS)
+        locked = RollupState.objects.select_for_update(skip_locked=True).filter(pk=FACTS).first()
+        if locked is None:
+            return Refreshed(leads=0, last_entry_id=state.last_entry_id)
+        newest = TimelineEntry.objects.aggregate(n=Max("id"))["n"] or 0
+        calendars = _Calendars()
+        if full:
+            ids: Iterable[int] = Lead.objects.order_by("pk").values_list("pk", flat=True).iterator(chunk_size=BATCH)
+            LeadFact.objects.exclude(lead__merged_into__isnull=True).delete()
+        else:
+            since = max(locked.last_entry_id - FEED_OVERLAP, 0)
+            ids = sorted(set(TimelineEntry.objects.filter(id__gt=since, id__lte=newest)
+                             .values_list("lead_id", flat=True).distinct()))
+        written = facts_write(ids, now=now, calendars=calendars)
+        locked.last_entry_id = newest
+        locked.refreshed_at = now
+        if full:
+            locked.full_at = now
+        locked.save()
+    logger.info("report facts refreshed: %s leads (full=%s) up to timeline entry %s", written, full, newest)
+    return Refreshed(leads=written, last_entry_id=newest)
+
+
+def facts_waiting() -> int:
+    """Timeline entries not yet read into the facts (an upper bound: the overlap is read again anyway)."""
+    state = RollupState.objects.filter(pk=FACTS).values_list("last_entry_id", flat=True).first() or 0
+    newest = TimelineEntry.objects.aggregate(n=Max("id"))["n"] or 0
+    return max(newest - state, 0)
+
+
+def facts_fresh_enough() -> datetime | None:
+    """Before a report reads: catch the facts up if only a little is waiting; return when they were last made."""
+    if 0 < facts_waiting() <= READ_REFRESH_LIMIT:
+        facts_refresh()
+    return RollupState.objects.filter(pk=FACTS).values_list("refreshed_at", flat=True).first()

@@ -1,0 +1,413 @@
+"""Every figure of the reports, read from the facts (``LeadFact``) through one scope and one filter.
+
+Counts and means are plain grouped aggregates; percentiles are PostgreSQL's ``percentile_cont`` (the
+continuous percentile, interpolated like a spreadsheet's PERCENTILE.INC), computed in Python the same way
+on the embedded SQLite default so the demo shows the same figures without a server.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.db.models import Aggregate, Avg, Count, FloatField, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
+
+from sdr_desk.homes import desk_roles
+from sdr_desk.reports.models import Bucket, LeadFact
+from sdr_desk.roles import Role
+
+FRACTIONS = {"p50": 0.5, "p90": 0.9, "p95": 0.95}
+
+
+class Percentile(Aggregate):
+    """``percentile_cont(fraction) WITHIN GROUP (ORDER BY expression)``: PostgreSQL's exact percentile."""
+
+    function = "PERCENTILE_CONT"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression: Any, fraction: float, **extra: Any) -> None:
+        super().__init__(expression, fraction=float(fraction), **extra)
+
+
+def percentile_of(values: list[float], fraction: float) -> float | None:
+    """The continuous percentile of ``values`` (sorted or not), as ``percentile_cont`` computes it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = fraction * (len(ordered) - 1)
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+# --- who sees what -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Scope:
+    facts: QuerySet[LeadFact]
+    label: str
+    everyone: bool  # marketing, admins: all teams
+
+
+def facts_scope(user: AbstractBaseUser) -> Scope:
+    """The facts ``user`` may read: all for marketing and admins, their teams' for a manager, their own for an
+    SDR (a manager who is also a rep sees both). Anyone else (AEs, no role): PermissionDenied."""
+    roles = desk_roles(user)
+    facts = LeadFact.objects.all()
+    if roles & {Role.MARKETING, Role.ADMIN}:
+        return Scope(facts=facts, label="All teams", everyone=True)
+    condition = Q()
+    labels = []
+    if Role.MANAGER in roles:
+        condition |= Q(team__manager=user)
+        labels.append("your teams")
+    if Role.SDR in roles:
+        condition |= Q(rep=user)
+        labels.append("your own leads")
+    if not labels:
+        raise PermissionDenied("Reports are for SDRs, managers and marketing.")
+    return Scope(facts=facts.filter(condition), label=" and ".join(labels).capitalize(), everyone=False)
+
+
+# --- the filters every report takes (kept in the URL) ---------------------------------------------------
+
+@dataclass(frozen=True)
+class Window:
+    since: date
+    until: date
+    zone: ZoneInfo
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.since, time(), tzinfo=self.zone)
+
+    @property
+    def end(self) -> datetime:
+        return datetime.combine(self.until + timedelta(days=1), time(), tzinfo=self.zone)
+
+
+def facts_filter(facts: QuerySet[LeadFact], *, window: Window, team_id: int | None = None,
+                 source_id: int | None = None) -> QuerySet[LeadFact]:
+    facts = facts.filter(arrived_at__gte=window.start, arrived_at__lt=window.end)
+    if team_id:
+        facts = facts.filter(team_id=team_id)
+    if source_id:
+        facts = facts.filter(source_id=source_id)
+    return facts
+
+
+# Drill-down: the URL parameters that narrow the facts to the leads behind one figure.
+DRILL_VALUES: dict[str, tuple[str, type]] = {
+    "rep": ("rep_id", int), "team": ("team_id", int), "source": ("source_id", int), "campaign": ("campaign", str),
+    "channel": ("channel", str), "tier": ("tier", str), "hour": ("arrival_hour", int), "bucket": ("bucket", str),
+    "utm_source": ("utm_source", str), "utm_medium": ("utm_medium", str), "utm_campaign": ("utm_campaign", str),
+    "code": ("disposition_code_id", int), "outcome": ("outcome", str), "reason": ("disposition_reason", str),
+    "rejection_reason": ("rejection_reason", str), "first_source": ("first_source_id", int),
+    "last_source": ("last_source_id", int), "first_campaign": ("first_campaign", str),
+    "last_campaign": ("last_campaign", str),
+}
+DRILL_FLAGS: dict[str, Q] = {
+    "touched": Q(first_touch_at__isnull=False), "never": Q(first_touch_at__isnull=True),
+    "contacted": Q(touches__gt=0), "connected": Q(connected=True), "qualified": Q(qualified=True),
+    "handed_off": Q(handed_off=True), "accepted": Q(ae_accepted=True), "rejected": Q(ae_rejected=True),
+    "held": Q(meeting_held=True), "no_show": Q(no_show=True), "escalated": Q(escalated=True),
+    "after_hours": Q(after_hours=True), "in_hours": Q(after_hours=False), "sla_met": Q(sla_met=True),
+    "sla_missed": Q(sla_met=False), "enrolled": Q(enrolled=True), "completed": Q(sequence_completed=True),
+    "disqualified": Q(outcome="disqualified"),
+}
+NONE = "-"  # a drill value meaning "no rep", "no source"...
+
+
+class DrillInvalid(ValueError):
+    pass
+
+
+def facts_drill(facts: QuerySet[LeadFact], params: dict[str, str]) -> QuerySet[LeadFact]:
+    """Narrow to the leads behind a figure; an unknown flag or a value of the wrong type is an error."""
+    for name, raw in params.items():
+        if name in DRILL_VALUES:
+            field, kind = DRILL_VALUES[name]
+            if raw == NONE:
+                facts = facts.filter(**{f"{field}__isnull": True}) if kind is int else facts.filter(**{field: ""})
+                continue
+            try:
+                value = kind(raw)
+            except ValueError as error:
+                raise DrillInvalid(f"{name}: not a valid value") from error
+            facts = facts.filter(**{field: value})
+        elif name == "flag":
+            for flag in raw.split(","):
+                if flag not in DRILL_FLAGS:
+                    raise DrillInvalid(f"flag: unknown figure {flag!r}")
+                facts = facts.filter(DRILL_FLAGS[flag])
+    return facts
+
+
+# --- aggregates -----------------------------------------------------------------------------------------
+
+def _key(row: dict[str, Any], keys: list[str]) -> tuple[Any, ...]:
+    return tuple(row[k] for k in keys)
+
+
+def grouped(facts: QuerySet[LeadFact], keys: list[str], metrics: dict[str, Aggregate],
+            percentiles: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """One row per group of ``keys`` (none: one row) with ``metrics`` and, for each field in ``percentiles``,
+    ``<field>_p50/_p90/_p95``; ordered by the keys."""
+    facts = facts.order_by()
+    percentiles = list(percentiles)
+    on_postgres = connection.vendor == "postgresql"
+    extra: dict[str, Aggregate] = {}
+    if on_postgres:
+        extra = {f"{field}_{name}": Percentile(field, fraction)
+                 for field in percentiles for name, fraction in FRACTIONS.items()}
+    if keys:
+        rows = list(facts.values(*keys).annotate(**metrics, **extra).order_by(*keys))
+    else:
+        rows = [facts.aggregate(**metrics, **extra)]
+    if percentiles and not on_postgres:
+        values: dict[tuple[Any, ...], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+        for row in facts.values(*keys, *percentiles):
+            for field in percentiles:
+                if row[field] is not None:
+                    values[_key(row, keys)][field].append(row[field])
+        for row in rows:
+            found = values.get(_key(row, keys), {})
+            for field in percentiles:
+                for name, fraction in FRACTIONS.items():
+                    row[f"{field}_{name}"] = percentile_of(found.get(field, []), fraction)
+    return rows
+
+
+SPEED_FIELDS = ["response_seconds", "response_business_seconds", "system_seconds", "human_seconds"]
+
+
+def speed_metrics() -> dict[str, Aggregate]:
+    return {
+        "leads": Count("lead"), "touched": Count("lead", filter=Q(first_touch_at__isnull=False)),
+        "response_mean": Avg("response_seconds"), "business_mean": Avg("response_business_seconds"),
+        "system_mean": Avg("system_seconds"), "human_mean": Avg("human_seconds"),
+        "with_sla": Count("lead", filter=Q(sla_met__isnull=False)), "sla_met": Count("lead", filter=Q(sla_met=True)),
+        "escalated": Count("lead", filter=Q(escalated=True)),
+        "after_hours": Count("lead", filter=Q(after_hours=True)),
+    }
+
+
+def _rates(row: dict[str, Any]) -> dict[str, Any]:
+    row["never"] = row["leads"] - row["touched"]
+    row["sla_rate"] = row["sla_met"] / row["with_sla"] if row["with_sla"] else None
+    return row
+
+
+def speed_summary(facts: QuerySet[LeadFact]) -> list[dict[str, Any]]:
+    """All leads, then those that arrived in the team's hours and those after hours, apart."""
+    rows = []
+    for label, subset, flag in (("All leads", facts, ""), ("Arrived in hours", facts.filter(after_hours=False),
+                                "in_hours"), ("Arrived after hours", facts.filter(after_hours=True), "after_hours")):
+        row = _rates(grouped(subset, [], speed_metrics(), SPEED_FIELDS)[0])
+        row.update(label=label, drill={"flag": flag} if flag else {})
+        rows.append(row)
+    return rows
+
+
+SPEED_DIMENSIONS: dict[str, tuple[str, str, list[str]]] = {
+    # name: (label, drill parameter, the fact fields grouped on: the first is the drill value)
+    "rep": ("Rep", "rep", ["rep_id", "rep__first_name", "rep__last_name", "rep__username"]),
+    "team": ("Team", "team", ["team_id", "team__name"]),
+    "source": ("Source", "source", ["source_id", "source__name"]),
+    "campaign": ("Campaign", "campaign", ["campaign"]),
+    "tier": ("Tier", "tier", ["tier"]),
+    "hour": ("Hour of arrival", "hour", ["arrival_hour"]),
+}
+
+
+def dimension_label(dimension: str, row: dict[str, Any]) -> str:
+    fields = SPEED_DIMENSIONS[dimension][2] if dimension in SPEED_DIMENSIONS else FUNNEL_DIMENSIONS[dimension][2]
+    value = row[fields[0]]
+    if dimension == "rep":
+        name = " ".join(part for part in (row["rep__first_name"], row["rep__last_name"]) if part)
+        return name or row["rep__username"] or "No rep"
+    if dimension == "hour":
+        return f"{value:02d}:00"
+    if len(fields) > 1:
+        return row[fields[1]] or f"No {dimension}"
+    if dimension == "tier":
+        from scoring.models import Tier
+
+        return dict(Tier.choices).get(value, value)
+    return value or f"No {dimension}"
+
+
+def _drill_value(value: Any) -> str:
+    return NONE if value in (None, "") else str(value)
+
+
+def speed_by(facts: QuerySet[LeadFact], dimension: str) -> list[dict[str, Any]]:
+    _, param, fields = SPEED_DIMENSIONS[dimension]
+    rows = [_rates(row) for row in grouped(facts, fields, speed_metrics(), SPEED_FIELDS)]
+    for row in rows:
+        row["label"] = dimension_label(dimension, row)
+        row["drill"] = {param: _drill_value(row[fields[0]])}
+    return rows
+
+
+def bucket_outcomes(facts: QuerySet[LeadFact]) -> list[dict[str, Any]]:
+    """Each response bucket (every one, empty ones too): leads, connect, qualification and AE acceptance."""
+    metrics = {"leads": Count("lead"), "connected": Count("lead", filter=Q(connected=True)),
+               "qualified": Count("lead", filter=Q(qualified=True)),
+               "handed_off": Count("lead", filter=Q(handed_off=True)),
+               "accepted": Count("lead", filter=Q(ae_accepted=True))}
+    found = {row["bucket"]: row for row in grouped(facts, ["bucket"], metrics)}
+    total = sum(row["leads"] for row in found.values())
+    rows = []
+    for bucket, label in Bucket.choices:
+        row = found.get(bucket) or {"bucket": bucket, **dict.fromkeys(metrics, 0)}
+        row.update(label=label, drill={"bucket": bucket}, share=row["leads"] / total if total else None,
+                   connect_rate=_rate(row["connected"], row["leads"]),
+                   qualified_rate=_rate(row["qualified"], row["leads"]),
+                   accept_rate=_rate(row["accepted"], row["handed_off"]))
+        rows.append(row)
+    return rows
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def response_series(facts: QuerySet[LeadFact], zone: ZoneInfo) -> list[dict[str, Any]]:
+    """Per day of arrival (in the viewer's zone): leads, median and p90 response in minutes."""
+    day = TruncDate("arrived_at", tzinfo=zone)
+    if connection.vendor == "postgresql":
+        rows = list(facts.order_by().annotate(day=day).values("day").annotate(
+            leads=Count("lead"), p50=Percentile("response_seconds", 0.5),
+            p90=Percentile("response_seconds", 0.9)).order_by("day"))
+    else:
+        values: dict[date, list[float]] = defaultdict(list)
+        counts: dict[date, int] = defaultdict(int)
+        for the_day, seconds in facts.order_by().annotate(day=day).values_list("day", "response_seconds"):
+            counts[the_day] += 1
+            if seconds is not None:
+                values[the_day].append(seconds)
+        rows = [{"day": d, "leads": counts[d], "p50": percentile_of(values[d], 0.5),
+                 "p90": percentile_of(values[d], 0.9)} for d in sorted(counts)]
+    return rows
+
+
+FUNNEL_DIMENSIONS: dict[str, tuple[str, str, list[str]]] = {
+    "source": ("Source", "source", ["source_id", "source__name"]),
+    "channel": ("Channel", "channel", ["channel"]),
+    "campaign": ("Campaign", "campaign", ["campaign"]),
+    "utm_source": ("UTM source", "utm_source", ["utm_source"]),
+    "utm_medium": ("UTM medium", "utm_medium", ["utm_medium"]),
+    "utm_campaign": ("UTM campaign", "utm_campaign", ["utm_campaign"]),
+}
+
+FUNNEL_STAGES: list[tuple[str, str, str]] = [
+    # (metric, label, drill flag)
+    ("leads", "Leads", ""), ("contacted", "Contacted", "contacted"), ("qualified", "Qualified", "qualified"),
+    ("handed_off", "Handed off", "handed_off"), ("accepted", "AE-accepted", "accepted"),
+    ("held", "Meeting held", "held"),
+]
+
+
+def funnel_metrics() -> dict[str, Aggregate]:
+    return {"leads": Count("lead"), "contacted": Count("lead", filter=Q(touches__gt=0)),
+            "qualified": Count("lead", filter=Q(qualified=True)),
+            "handed_off": Count("lead", filter=Q(handed_off=True)),
+            "accepted": Count("lead", filter=Q(ae_accepted=True)),
+            "rejected": Count("lead", filter=Q(ae_rejected=True)),
+            "held": Count("lead", filter=Q(meeting_held=True)),
+            "no_show": Count("lead", filter=Q(no_show=True)),
+            "disqualified": Count("lead", filter=Q(outcome="disqualified"))}
+
+
+def funnel_total(facts: QuerySet[LeadFact]) -> dict[str, Any]:
+    return grouped(facts, [], funnel_metrics())[0]
+
+
+def funnel_by(facts: QuerySet[LeadFact], dimension: str, *, prefix: str = "") -> list[dict[str, Any]]:
+    """The funnel per value of ``dimension``; ``prefix`` "first_"/"last_" groups on the first or the last
+    conversion's source or campaign instead of the lead's (attribution)."""
+    label, param, fields = FUNNEL_DIMENSIONS[dimension]
+    if prefix:
+        fields = [f"{prefix}{fields[0]}", f"{prefix}source__name"] if dimension == "source" else [f"{prefix}{fields[0]}"]
+        param = f"{prefix}{param}"
+    rows = list(grouped(facts, fields, funnel_metrics()))
+    for row in rows:
+        value = row[fields[0]]
+        if dimension == "source":
+            row["label"] = row[fields[1]] or "No source"
+        else:
+            row["label"] = value or f"No {label.lower()}"
+        row["drill"] = {param: _drill_value(value)}
+        row["qualified_rate"] = _rate(row["qualified"], row["leads"])
+        row["accept_rate"] = _rate(row["accepted"], row["handed_off"])
+    return sorted(rows, key=lambda r: (-r["leads"], str(r["label"])))
+
+
+def reasons(facts: QuerySet[LeadFact]) -> list[dict[str, Any]]:
+    """Dispositions by code and reason, most first."""
+    rows = list(facts.exclude(disposition_code__isnull=True).order_by().values(
+        "disposition_code_id", "disposition_code__name", "outcome", "disposition_reason").annotate(
+        leads=Count("lead")).order_by("-leads", "disposition_code__name", "disposition_reason"))
+    for row in rows:
+        row["label"] = row["disposition_code__name"]
+        row["drill"] = {"code": str(row["disposition_code_id"]), "reason": _drill_value(row["disposition_reason"])}
+    return rows
+
+
+def rejection_reasons(facts: QuerySet[LeadFact], *, by_source: bool = False) -> list[dict[str, Any]]:
+    keys = (["source_id", "source__name"] if by_source else []) + ["rejection_reason"]
+    rows = list(facts.filter(ae_rejected=True).order_by().values(*keys).annotate(leads=Count("lead"))
+                .order_by("-leads", *keys))
+    for row in rows:
+        row["label"] = row["rejection_reason"] or "No reason"
+        row["drill"] = {"rejection_reason": _drill_value(row["rejection_reason"]), "flag": "rejected"}
+        if by_source:
+            row["source_label"] = row["source__name"] or "No source"
+            row["drill"]["source"] = _drill_value(row["source_id"])
+    return rows
+
+
+def bad_fit_reasons(facts: QuerySet[LeadFact]) -> list[dict[str, Any]]:
+    """Disqualified leads by source and reason: what marketing should stop buying."""
+    rows = list(facts.filter(outcome="disqualified").order_by().values(
+        "source_id", "source__name", "disposition_reason").annotate(leads=Count("lead"))
+        .order_by("-leads", "source__name", "disposition_reason"))
+    for row in rows:
+        row["label"] = row["disposition_reason"] or "No reason"
+        row["source_label"] = row["source__name"] or "No source"
+        row["drill"] = {"source": _drill_value(row["source_id"]), "reason": _drill_value(row["disposition_reason"]),
+                        "flag": "disqualified"}
+    return rows
+
+
+def coaching(facts: QuerySet[LeadFact]) -> list[dict[str, Any]]:
+    """Per rep: touches per lead, attempts before the first connect, sequences completed, no-shows."""
+    fields = SPEED_DIMENSIONS["rep"][2]
+    metrics = {"leads": Count("lead"), "contacted": Count("lead", filter=Q(touches__gt=0)),
+               "touch_total": Sum("touches"), "connected": Count("lead", filter=Q(connected=True)),
+               "attempts_mean": Avg("attempts_to_connect"),
+               "enrolled": Count("lead", filter=Q(enrolled=True)),
+               "completed": Count("lead", filter=Q(sequence_completed=True)),
+               "handed_off": Count("lead", filter=Q(handed_off=True)),
+               "held": Count("lead", filter=Q(meeting_held=True)), "no_show": Count("lead", filter=Q(no_show=True)),
+               "escalated": Count("lead", filter=Q(escalated=True))}
+    rows = list(grouped(facts, fields, metrics))
+    for row in rows:
+        row["label"] = dimension_label("rep", row)
+        row["drill"] = {"rep": _drill_value(row["rep_id"])}
+        row["touches_per_lead"] = (row["touch_total"] or 0) / row["contacted"] if row["contacted"] else None
+        row["connect_rate"] = _rate(row["connected"], row["contacted"])
+        row["completion_rate"] = _rate(row["completed"], row["enrolled"])
+        row["no_show_rate"] = _rate(row["no_show"], row["held"] + row["no_show"])
+    return sorted(rows, key=lambda r: str(r["label"]))
+
