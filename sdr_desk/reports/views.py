@@ -7,6 +7,7 @@ URL's filters; ``?format=csv&table=<key>`` exports one table.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -112,7 +113,7 @@ def speed(request: HttpRequest) -> HttpResponse:
     report = _report(request)
     by = _dimension(request, s.SPEED_DIMENSIONS, "rep")
     buckets = s.bucket_outcomes(report.facts)
-    series = s.response_series(report.facts, report.window.zone)
+    series = _every_day(s.response_series(report.facts, report.window.zone), report.window)
     tables = [
         Table("summary", "Response time from arrival", [Column("label", "Leads", "label"), *SPEED_COLUMNS],
               s.speed_summary(report.facts),
@@ -139,7 +140,16 @@ def speed(request: HttpRequest) -> HttpResponse:
                     "title": "Leads by time to first touch"},
     }
     return _page(request, report, name="speed", title="Speed to lead", tables=tables, charts=charts,
-                 dimensions=[(k, v[0]) for k, v in s.SPEED_DIMENSIONS.items()], by=by)
+                 dimensions=[(k, v[0]) for k, v in s.SPEED_DIMENSIONS.items()], by=by,
+                 claim=s.speed_claim(buckets), summary=tables[0].rows[0], fast_share=buckets[0]["share"])
+
+
+def _every_day(series: list[dict[str, Any]], window: s.Window) -> list[dict[str, Any]]:
+    """The series with a gap (no point) on each day without a lead, so the chart's days are evenly spaced."""
+    found = {row["day"]: row for row in series}
+    days = (window.until - window.since).days + 1
+    return [found.get(day, {"day": day, "leads": 0, "p50": None, "p90": None})
+            for day in (window.since + timedelta(days=n) for n in range(days))]
 
 
 def _minutes(seconds: float | None) -> float | None:

@@ -27,3 +27,20 @@ def test_seeding_on_sqlite_stores_no_naive_datetime(tmp_path):
     assert seeded.returncode == 0, seeded.stderr[-3000:]
     assert "naive datetime" not in seeded.stderr
     assert "Demo leads: 80 made" in seeded.stdout
+    # The reports on SQLite: percentiles computed in Python, the facts made by the same refresh.
+    refreshed = subprocess.run([*manage, "reports_refresh", "--full"], cwd=ROOT, env=env, capture_output=True,
+                               text=True, timeout=300)
+    assert refreshed.returncode == 0, refreshed.stderr[-2000:]
+    assert " leads' facts written" in refreshed.stdout
+    pages = ("from django.test import Client\n"
+             "from django.contrib.auth import get_user_model\n"
+             "client = Client()\n"
+             "client.force_login(get_user_model().objects.get(username='manager'))\n"
+             "for url in ('/reports/', '/reports/?by=hour', '/reports/funnel/', '/reports/handoff/', "
+             "'/reports/coaching/', '/reports/leads/?flag=touched', '/reports/?format=csv&table=summary'):\n"
+             "    response = client.get(url, HTTP_HOST='127.0.0.1')\n"
+             "    assert response.status_code == 200, (url, response.status_code)\n"
+             "print('reports ok')\n")
+    shown = subprocess.run([*manage, "shell", "-c", pages], cwd=ROOT, env=env, capture_output=True, text=True,
+                           timeout=300)
+    assert shown.returncode == 0 and "reports ok" in shown.stdout, shown.stderr[-3000:]

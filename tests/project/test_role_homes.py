@@ -52,7 +52,7 @@ def offered_lead(db):
 
 class TestHomePerRole:
     @pytest.mark.parametrize(("role", "home"), [
-        (Role.SDR, "/board/"), (Role.MANAGER, "/board/"), (Role.AE, "/handoffs/"), (Role.MARKETING, "/leads/"),
+        (Role.SDR, "/board/"), (Role.MANAGER, "/board/"), (Role.AE, "/handoffs/"), (Role.MARKETING, "/reports/handoff/"),
         (Role.ADMIN, "/leads/"),
     ])
     def test_each_role_lands_on_its_home(self, role, home):
@@ -94,7 +94,8 @@ class TestHomePerRole:
         monkeypatch.setattr(apps.get_app_config("dispositions"), "role_homes",
                             {Role.AE: ("disposition-review", 20)}, raising=False)
         assert signed_in(ae).get("/")["Location"] == "/dispositions/"
-        assert signed_in(UserFactory(username="m", roles=[Role.MARKETING])).get("/")["Location"] == "/leads/"
+        # Another role's home stays where its own app put it.
+        assert signed_in(UserFactory(username="m", roles=[Role.MARKETING])).get("/")["Location"] == "/reports/handoff/"
 
     def test_a_lower_priority_does_not(self, ae, monkeypatch):
         monkeypatch.setattr(apps.get_app_config("dispositions"), "role_homes",

@@ -26,7 +26,7 @@ def shot(page, name: str) -> None:
 
 
 @pytest.mark.parametrize(("role", "username", "forbidden", "home"), [
-    (Role.AE, "ae1", "/imports/", "/handoffs/"), (Role.MARKETING, "marketing", "/routing/", "/leads/"),
+    (Role.AE, "ae1", "/imports/", "/handoffs/"), (Role.MARKETING, "marketing", "/routing/", "/reports/handoff/"),
 ])
 def test_they_land_on_their_home_see_no_claim_and_a_forbidden_page_is_styled(
         page, live_server, transactional_db, role, username, forbidden, home):
