@@ -256,6 +256,8 @@ def speed_by(facts: QuerySet[LeadFact], dimension: str) -> list[dict[str, Any]]:
     for row in rows:
         row["label"] = dimension_label(dimension, row)
         row["drill"] = {param: _drill_value(row[fields[0]])}
+    if dimension in ("rep", "team", "source"):  # by name, the leads of no one last
+        rows.sort(key=lambda r: (r[fields[0]] is None, str(r["label"])))
     return rows
 
 
