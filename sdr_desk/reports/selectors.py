@@ -24,8 +24,21 @@ from django.db.models.functions import TruncDate
 from sdr_desk.homes import desk_roles
 from sdr_desk.reports.models import Bucket, LeadFact
 from sdr_desk.roles import Role
+from sdr_desk.routing.models import RepRole, Team
 
 FRACTIONS = {"p50": 0.5, "p90": 0.9, "p95": 0.95}
+
+
+class Percentiles(Aggregate):
+    """``percentile_cont(ARRAY[0.5, 0.9, 0.95]) WITHIN GROUP (ORDER BY expression)``: the three from one sort."""
+
+    function = "PERCENTILE_CONT"
+    template = "%(function)s(ARRAY[0.5, 0.9, 0.95]::float8[]) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+    def __init__(self, expression: Any, **extra: Any) -> None:
+        from django.contrib.postgres.fields import ArrayField
+
+        super().__init__(expression, output_field=ArrayField(FloatField()), **extra)
 
 
 class Percentile(Aggregate):
@@ -76,6 +89,14 @@ def facts_scope(user: AbstractBaseUser) -> Scope:
     if not labels:
         raise PermissionDenied("Reports are for SDRs, managers and marketing.")
     return Scope(facts=facts.filter(condition), label=" and ".join(labels).capitalize(), everyone=False)
+
+
+def scope_teams(user: AbstractBaseUser, scope: Scope) -> QuerySet[Team]:
+    """The teams the team filter offers: every team, or those the user manages and the one they work in."""
+    teams = Team.objects.order_by("name")
+    if scope.everyone:
+        return teams
+    return teams.filter(Q(manager=user) | Q(reps__user=user, reps__role=RepRole.SDR)).distinct()
 
 
 # --- the filters every report takes (kept in the URL) ---------------------------------------------------
@@ -167,12 +188,16 @@ def grouped(facts: QuerySet[LeadFact], keys: list[str], metrics: dict[str, Aggre
     on_postgres = connection.vendor == "postgresql"
     extra: dict[str, Aggregate] = {}
     if on_postgres:
-        extra = {f"{field}_{name}": Percentile(field, fraction)
-                 for field in percentiles for name, fraction in FRACTIONS.items()}
+        extra = {f"{field}_pcts": Percentiles(field) for field in percentiles}
     if keys:
         rows = list(facts.values(*keys).annotate(**metrics, **extra).order_by(*keys))
     else:
         rows = [facts.aggregate(**metrics, **extra)]
+    if on_postgres:
+        for row in rows:
+            for field in percentiles:
+                found = row.pop(f"{field}_pcts") or [None] * len(FRACTIONS)
+                row.update({f"{field}_{name}": value for name, value in zip(FRACTIONS, found, strict=True)})
     if percentiles and not on_postgres:
         values: dict[tuple[Any, ...], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
         for row in facts.values(*keys, *percentiles):
@@ -197,7 +222,7 @@ def speed_metrics() -> dict[str, Aggregate]:
         "system_mean": Avg("system_seconds"), "human_mean": Avg("human_seconds"),
         "with_sla": Count("lead", filter=Q(sla_met__isnull=False)), "sla_met": Count("lead", filter=Q(sla_met=True)),
         "escalated": Count("lead", filter=Q(escalated=True)),
-        "after_hours": Count("lead", filter=Q(after_hours=True)),
+        "arrived_after_hours": Count("lead", filter=Q(after_hours=True)),
     }
 
 
@@ -209,11 +234,15 @@ def _rates(row: dict[str, Any]) -> dict[str, Any]:
 
 def speed_summary(facts: QuerySet[LeadFact]) -> list[dict[str, Any]]:
     """All leads, then those that arrived in the team's hours and those after hours, apart."""
-    rows = []
-    for label, subset, flag in (("All leads", facts, ""), ("Arrived in hours", facts.filter(after_hours=False),
-                                "in_hours"), ("Arrived after hours", facts.filter(after_hours=True), "after_hours")):
-        row = _rates(grouped(subset, [], speed_metrics(), SPEED_FIELDS)[0])
-        row.update(label=label, drill={"flag": flag} if flag else {})
+    everything = _rates(grouped(facts, [], speed_metrics(), SPEED_FIELDS)[0])
+    everything.update(label="All leads", drill={})
+    apart = {row["after_hours"]: _rates(row) for row in grouped(facts, ["after_hours"], speed_metrics(), SPEED_FIELDS)}
+    rows = [everything]
+    for after_hours, label, flag in ((False, "Arrived in hours", "in_hours"), (True, "Arrived after hours", "after_hours")):
+        row = apart.get(after_hours) or _rates({**dict.fromkeys(speed_metrics(), 0), **{
+            f"{field}_{name}": None for field in SPEED_FIELDS for name in FRACTIONS},
+            "response_mean": None, "business_mean": None, "system_mean": None, "human_mean": None})
+        row.update(label=label, drill={"flag": flag})
         rows.append(row)
     return rows
 

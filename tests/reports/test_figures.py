@@ -63,7 +63,7 @@ class TestSpeedToLead:
         assert everything["response_mean"] == pytest.approx((180 + 180 + 600 + 163800 + 237600) / 5)
         assert everything["response_business_seconds_p50"] == pytest.approx(600)  # 180, 180, 600, 1800, 7200
         assert (everything["sla_met"], everything["with_sla"], everything["sla_rate"]) == (3, 6, 0.5)
-        assert everything["escalated"] == 1 and everything["after_hours"] == 1
+        assert everything["escalated"] == 1 and everything["arrived_after_hours"] == 1
         assert (in_hours["leads"], after["leads"]) == (5, 1)
         assert after["response_seconds_p50"] == pytest.approx(163800)
 
