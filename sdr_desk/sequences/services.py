@@ -205,6 +205,37 @@ def lead_sequences_stop(lead_id: int, *, reason: str, now: datetime | None = Non
                for e in Enrollment.objects.filter(lead_id=lead_id, status__in=ONGOING).select_related("template"))
 
 
+MEETING_SET = "meeting set"
+
+
+@transaction.atomic
+def lead_meeting_set(lead_id: int, *, since: datetime, now: datetime | None = None) -> Enrollment | None:
+    """A meeting is set for the lead (a handoff with a meeting, a meeting set or moved): its sequence stops.
+
+    A handoff qualifies the lead first, and that disposition stops the enrolment a moment before the
+    handoff's entry is heard; the enrolment it stopped (a "disposition" stop at or after ``since``, the
+    handoff's time) is the one the meeting ended, so its reason becomes "meeting set" (the meeting rate of
+    a sequence counts it), said in the timeline. An enrolment that ended before the handoff is left alone.
+    """
+    now = now or timezone.now()
+    ongoing = Enrollment.objects.filter(lead_id=lead_id, status__in=ONGOING).select_related("template").first()
+    if ongoing is not None:
+        return ongoing if enrollment_stop(ongoing, reason=MEETING_SET, now=now) else None
+    stopped = (Enrollment.objects.select_for_update(of=("self",)).select_related("template")
+               .filter(lead_id=lead_id, status=EnrollmentStatus.STOPPED, stop_reason__startswith="disposition",
+                       ended_at__gte=since).order_by("-ended_at", "-id").first())
+    if stopped is None:
+        return None
+    before = stopped.stop_reason
+    stopped.stop_reason = MEETING_SET
+    stopped.save(update_fields=["stop_reason"])
+    timeline_record(lead=Lead(pk=lead_id), kind=SEQUENCE_KIND, actor_label=ACTOR, occurred_at=now,
+                    summary=f"Sequence {stopped.template.name} stopped: meeting set (handed off with a meeting)",
+                    data={"enrollment": stopped.pk, "change": "stopped", "reason": MEETING_SET,
+                          "before": {"stop_reason": before}, "after": {"stop_reason": MEETING_SET}})
+    return stopped
+
+
 # --- the sweep --------------------------------------------------------------------------------
 
 
