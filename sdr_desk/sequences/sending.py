@@ -123,7 +123,8 @@ def step_send(run_id: int, *, now: datetime | None = None) -> str:
     """Send one due automatic email step: "sent", "capped", "duplicate", "skipped", "stopped" or "failed"."""
     now = now or timezone.now()
     with transaction.atomic():
-        run = (StepRun.objects.select_related("step", "enrollment__template", "enrollment__lead__assignment__owner")
+        run = (StepRun.objects.select_related("step", "variant", "enrollment__template",
+                                              "enrollment__lead__assignment__owner")
                .filter(pk=run_id).first())
         if run is None or run.status != StepRunStatus.DUE or run.enrollment.status != EnrollmentStatus.ACTIVE \
                 or not run.step.is_automatic:
@@ -139,7 +140,8 @@ def step_send(run_id: int, *, now: datetime | None = None) -> str:
             return "capped"
         mailbox = rep.email.lower()
         variables = email_variables(lead, rep)
-        subject = render(run.step.subject, variables)
+        text = run.variant or run.step  # the A/B variant this lead got, else the step's own text
+        subject = render(text.subject, variables)
         _mailbox_lock(mailbox)
         waiting = _capped(mailbox, now)
         if waiting:
@@ -155,7 +157,7 @@ def step_send(run_id: int, *, now: datetime | None = None) -> str:
     domain = getattr(settings, "SEQUENCES_MESSAGE_ID_DOMAIN", "sdr-desk.local")
     message_id = f"<sequence-{outbox_id}@{domain}>"
     link = unsubscribe_url(lead.pk)
-    body = render(run.step.body, variables) + f"\n\n--\nNo more emails like this: {link}\n"
+    body = render(text.body, variables) + f"\n\n--\nNo more emails like this: {link}\n"
     name = variables["rep_name"].replace('"', "")
     message = EmailMessage(subject=subject, body=body, from_email=f'"{name}" <{rep.email}>', to=[lead.email],
                            reply_to=[rep.email],

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from inbound.models import Lead, LeadStatus
@@ -38,6 +38,7 @@ from sdr_desk.sequences.models import (
     StepChannel,
     StepRun,
     StepRunStatus,
+    StepVariant,
     Unsubscribe,
 )
 from sdr_desk.sequences.scheduling import StepUnschedulable, lead_send_zone, step_due_at, window_calendar
@@ -66,8 +67,22 @@ def run_due_at(step: Step, lead: Lead, team: Team | None, *, start: datetime) ->
     return step_due_at(step, start=start, zone=lead_send_zone(lead, team), country=lead.country, team=team)
 
 
+def variant_pick(step: Step) -> StepVariant | None:
+    """The step's variant used least so far (ties: the one made first); None when it has no variants.
+
+    The step's row is locked first, so two enrolments at once count each other's runs: the spread stays even
+    (10 leads over 2 variants are 5 and 5) however many workers enrol at the same moment.
+    """
+    if not StepVariant.objects.filter(step=step).exists():
+        return None
+    Step.objects.select_for_update().filter(pk=step.pk).values_list("pk", flat=True).get()
+    return (StepVariant.objects.filter(step=step).annotate(used=Count("runs")).order_by("used", "created_at", "id")
+            .first())
+
+
 def _schedule(enrollment: Enrollment, step: Step, lead: Lead, team: Team | None, *, start: datetime) -> StepRun:
-    return StepRun.objects.create(enrollment=enrollment, step=step, due_at=run_due_at(step, lead, team, start=start))
+    due_at = run_due_at(step, lead, team, start=start)
+    return StepRun.objects.create(enrollment=enrollment, step=step, due_at=due_at, variant=variant_pick(step))
 
 
 def _start_errors(lead: Lead, assignment: LeadAssignment, template: SequenceTemplate) -> dict[str, list[str]]:

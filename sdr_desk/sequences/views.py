@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from inbound.models import Lead
 from sdr_desk.board.views import lead_rerender
 from sdr_desk.routing.ownership import OwnershipError
+from sdr_desk.sequences.ab import min_sample, variant_results
 from sdr_desk.sequences.inbound import inbound_message_record
 from sdr_desk.sequences.models import SequenceTemplate
 from sdr_desk.sequences.sending import unsubscribe_lead_id, unsubscribe_record
@@ -44,9 +45,13 @@ def lead_enrol_view(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("sequences.change_sequencetemplate", raise_exception=True)
 def templates_view(request: HttpRequest) -> HttpResponse:
     """Every sequence with its steps and how many leads are in it now (a fixed number of queries)."""
-    templates = (SequenceTemplate.objects.select_related("team").prefetch_related("steps")
-                 .annotate(ongoing=Count("enrollments", filter=Q(enrollments__status__in=["active", "paused"]))))
-    return render(request, "sequences/templates.html", {"templates": templates})
+    templates = list(SequenceTemplate.objects.select_related("team").prefetch_related("steps")
+                     .annotate(ongoing=Count("enrollments", filter=Q(enrollments__status__in=["active", "paused"]))))
+    results = variant_results([t.pk for t in templates])
+    for template in templates:
+        for step in template.steps.all():
+            step.ab = results.get(step.pk)  # the A/B variants' rates, for steps that have variants
+    return render(request, "sequences/templates.html", {"templates": templates, "min_sample": min_sample()})
 
 
 @login_not_required
