@@ -4,6 +4,7 @@ from sdr_desk.sequences.models import (
     Enrollment,
     InboundMessage,
     Outbox,
+    RepSignature,
     SequenceTemplate,
     Step,
     StepRun,
@@ -50,3 +51,9 @@ class StepVariantAdmin(admin.ModelAdmin):
 
     list_display = ["step", "label", "subject"]
     list_select_related = ["step__template"]
+
+
+@admin.register(RepSignature)
+class RepSignatureAdmin(admin.ModelAdmin):
+    list_display = ["user", "updated_at"]
+    raw_id_fields = ["user"]

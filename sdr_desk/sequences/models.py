@@ -273,6 +273,26 @@ class Outbox(models.Model):
         return f"{self.subject} to {self.to} ({self.status})"
 
 
+SIGNATURE_MAX_CHARS = 600
+SIGNATURE_MAX_LINES = 8
+
+
+class RepSignature(models.Model):
+    """The sign-off a rep's sequence emails end with (``{rep_signature}``), plain text, written by the rep.
+
+    Without one, the signature is the rep's name and address. Kept here, not on routing's ``Rep``, so routing
+    needs no migration for what only sequences use.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="sequence_signature")
+    text = models.TextField(max_length=SIGNATURE_MAX_CHARS, help_text="plain text; an empty one means the default")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"signature of {self.user_id}"
+
+
 class Unsubscribe(models.Model):
     """An address that asked for no more sequence email (one-click or the confirm page)."""
 

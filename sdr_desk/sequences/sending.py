@@ -31,11 +31,12 @@ from sdr_desk.sequences.models import (
     EnrollmentStatus,
     Outbox,
     OutboxStatus,
+    RepSignature,
     StepRun,
     StepRunStatus,
     Unsubscribe,
 )
-from sdr_desk.sequences.services import ACTOR, SEQUENCE_KIND, enrollment_stop, run_complete
+from sdr_desk.sequences.services import ACTOR, SEQUENCE_KIND, enrollment_stop, run_complete, signature_default
 
 logger = logging.getLogger(__name__)
 
@@ -75,10 +76,15 @@ def render(text: str, variables: dict[str, str]) -> str:
 
 
 def email_variables(lead: Lead, rep: object) -> dict[str, str]:
+    """The values of the step's variables; ``rep`` comes with its ``sequence_signature`` (select_related)."""
     name = rep.get_full_name() or rep.get_username()  # type: ignore[attr-defined]
+    try:
+        signature = rep.sequence_signature.text  # type: ignore[attr-defined]
+    except RepSignature.DoesNotExist:
+        signature = signature_default(rep)  # type: ignore[arg-type]
     return {"first_name": lead.first_name or "there", "company": lead.company or "your team",
             "asset": lead.last_asset or lead.get_last_form_type_display() or "our site",
-            "rep_name": name, "rep_signature": f"{name}\n{rep.email}"}  # type: ignore[attr-defined]
+            "rep_name": name, "rep_signature": signature}
 
 
 def step_send_enqueue(run_id: int) -> None:
@@ -124,7 +130,7 @@ def step_send(run_id: int, *, now: datetime | None = None) -> str:
     now = now or timezone.now()
     with transaction.atomic():
         run = (StepRun.objects.select_related("step", "variant", "enrollment__template",
-                                              "enrollment__lead__assignment__owner")
+                                              "enrollment__lead__assignment__owner__sequence_signature")
                .filter(pk=run_id).first())
         if run is None or run.status != StepRunStatus.DUE or run.enrollment.status != EnrollmentStatus.ACTIVE \
                 or not run.step.is_automatic:

@@ -30,9 +30,12 @@ from sdr_desk.routing.ownership import FieldsInvalid, NotAllowed, assignment_loc
 from sdr_desk.routing.touches import lead_next_step_due
 from sdr_desk.sequences.models import (
     ONGOING,
+    SIGNATURE_MAX_CHARS,
+    SIGNATURE_MAX_LINES,
     Enrollment,
     EnrollmentStatus,
     Outbox,
+    RepSignature,
     SequenceTemplate,
     Step,
     StepChannel,
@@ -249,6 +252,36 @@ def lead_meeting_set(lead_id: int, *, since: datetime, now: datetime | None = No
                     data={"enrollment": stopped.pk, "change": "stopped", "reason": MEETING_SET,
                           "before": {"stop_reason": before}, "after": {"stop_reason": MEETING_SET}})
     return stopped
+
+
+def signature_default(user: AbstractBaseUser) -> str:
+    name = user.get_full_name() or user.get_username()  # type: ignore[attr-defined]
+    return f"{name}\n{user.email}"  # type: ignore[attr-defined]
+
+
+def signature_errors(text: str) -> dict[str, list[str]]:
+    if len(text) > SIGNATURE_MAX_CHARS:
+        return {"text": [f"At most {SIGNATURE_MAX_CHARS} characters (this one has {len(text):,})."]}
+    if len(text.splitlines()) > SIGNATURE_MAX_LINES:
+        return {"text": [f"At most {SIGNATURE_MAX_LINES} lines: a signature, not a letter."]}
+    if "\x00" in text:
+        return {"text": ["Plain text only."]}
+    return {}
+
+
+@transaction.atomic
+def signature_set(*, user: AbstractBaseUser, text: str, now: datetime | None = None) -> RepSignature | None:
+    """The rep's own sign-off for ``{rep_signature}``; an empty one returns them to the default (None)."""
+    text = "\n".join(line.rstrip() for line in text.replace("\r\n", "\n").strip().split("\n"))
+    errors = signature_errors(text)
+    if errors:
+        raise SequenceInvalid(errors)
+    if not text:
+        RepSignature.objects.filter(user=user).delete()
+        return None
+    signature, _ = RepSignature.objects.update_or_create(user=user, defaults={"text": text,
+                                                                              "updated_at": now or timezone.now()})
+    return signature
 
 
 # --- the sweep --------------------------------------------------------------------------------

@@ -18,9 +18,9 @@ from sdr_desk.board.views import lead_rerender
 from sdr_desk.routing.ownership import OwnershipError
 from sdr_desk.sequences.ab import min_sample, variant_results
 from sdr_desk.sequences.inbound import inbound_message_record
-from sdr_desk.sequences.models import SequenceTemplate
+from sdr_desk.sequences.models import RepSignature, SequenceTemplate
 from sdr_desk.sequences.sending import unsubscribe_lead_id, unsubscribe_record
-from sdr_desk.sequences.services import SequenceInvalid, enrollment_start
+from sdr_desk.sequences.services import SequenceInvalid, enrollment_start, signature_default, signature_set
 
 
 @require_POST
@@ -93,3 +93,21 @@ def inbound_email_view(request: HttpRequest) -> HttpResponse:
     record = inbound_message_record(raw)
     return JsonResponse({"id": record.pk, "kind": record.kind, "enrollment": record.enrollment_id,
                          "rule": record.rule})
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("sequences.add_enrollment", raise_exception=True)
+def signature_view(request: HttpRequest) -> HttpResponse:
+    """The signed-in rep's own sign-off for ``{rep_signature}`` (nobody edits another's here; the admin can)."""
+    current = RepSignature.objects.filter(user=request.user).values_list("text", flat=True).first()
+    context = {"default": signature_default(request.user), "text": current or "", "errors": {}}
+    if request.method == "POST":
+        text = request.POST.get("text", "")
+        try:
+            signature_set(user=request.user, text=text)
+        except SequenceInvalid as error:
+            return render(request, "sequences/signature.html", {**context, "text": text, "errors": error.errors},
+                          status=400)
+        messages.success(request, "Signature saved." if text.strip() else "Signature back to the default.")
+        return redirect("sequence-signature")
+    return render(request, "sequences/signature.html", context)
