@@ -180,13 +180,14 @@ def step_send(run_id: int, *, now: datetime | None = None) -> str:
     with transaction.atomic():
         Outbox.objects.filter(pk=outbox_id).update(status=OutboxStatus.SENT, message_id=message_id, sent_at=now)
         run = StepRun.objects.select_for_update(of=("self",)).select_related(
-            "step", "enrollment__template", "enrollment__lead").get(pk=run.pk)
-        if run.status == StepRunStatus.DUE:
-            run_complete(run, by=None, now=now, note=f"Sent as {message_id}")
+            "step", "variant", "enrollment__template", "enrollment__lead").get(pk=run.pk)
         timeline_record(lead=Lead(pk=lead.pk), kind=SEQUENCE_KIND, actor_label=ACTOR, occurred_at=now,
                         summary=f"Sequence email sent from {rep.email}: {subject}",
                         data={"enrollment": run.enrollment_id, "run": run.pk, "outbox": outbox_id,
-                              "message_id": message_id, "change": "email_sent"})
+                              "message_id": message_id, "change": "email_sent",
+                              "variant": run.variant.label if run.variant_id else None})
+        if run.status == StepRunStatus.DUE:  # then what follows: the next step, or "completed"
+            run_complete(run, by=None, now=now, note=f"Sent as {message_id}")
     return "sent"
 
 

@@ -193,11 +193,12 @@ def touch_done(lead_id: int, *, channel: str, rep_id: int | None, now: datetime)
     if run is None or (run.step.is_automatic and run.note != STALE_NOTE) or channel not in TOUCH_DOES.get(run.step.channel, ()):
         return None
     by = get_user_model()(pk=rep_id) if rep_id else None  # the touch's rep, by id: no query for the row
-    run_complete(run, by=by, now=now)
+    # The step done first in the timeline, then what follows from it (the next step, or "completed").
     timeline_record(lead=Lead(pk=lead_id), kind=SEQUENCE_KIND, actor=by, actor_label="" if by else ACTOR,
                     occurred_at=now, summary=f"Sequence step {run.step.position + 1} "
                                              f"({run.step.get_channel_display()}) done",
                     data={"enrollment": run.enrollment_id, "run": run.pk, "change": "step_done"})
+    run_complete(run, by=by, now=now)
     return run
 
 
