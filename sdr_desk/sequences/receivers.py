@@ -8,6 +8,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from anymail.signals import inbound
 from django.db import transaction
 from django.dispatch import receiver
 
@@ -78,3 +79,15 @@ def _handed_at(entry: TimelineEntry) -> datetime:
         return entry.occurred_at
     handed_at = Handoff.objects.filter(pk=(entry.data or {}).get("handoff") or 0).values_list("handed_at", flat=True)
     return handed_at.first() or entry.occurred_at
+
+
+@receiver(inbound, dispatch_uid="sequences.anymail_inbound")
+def anymail_inbound_heard(*, event: Any, esp_name: str = "", **kwargs: Any) -> None:
+    """django-anymail's normalised inbound message (Postmark here): the same processing as the raw endpoint."""
+    from sdr_desk.sequences.inbound import inbound_message_record
+
+    try:
+        raw: bytes | str = event.message.as_bytes()
+    except Exception:  # noqa: BLE001  a message the policy cannot serialise: kept as text rather than lost
+        raw = str(event.message)
+    inbound_message_record(raw)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from anymail.webhooks.postmark import PostmarkInboundWebhookView
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
@@ -111,3 +112,18 @@ def signature_view(request: HttpRequest) -> HttpResponse:
         messages.success(request, "Signature saved." if text.strip() else "Signature back to the default.")
         return redirect("sequence-signature")
     return render(request, "sequences/signature.html", context)
+
+
+_postmark_inbound = PostmarkInboundWebhookView.as_view()
+
+
+@login_not_required
+@csrf_exempt  # posted by Postmark, authorised by the webhook's basic-auth secret (ANYMAIL_WEBHOOK_SECRET)
+@require_POST
+def anymail_inbound_view(request: HttpRequest) -> HttpResponse:
+    """django-anymail's Postmark inbound webhook: it checks the secret, normalises the message and sends
+    ``anymail.signals.inbound``, which ``receivers.anymail_inbound_heard`` hands to the same processing as the
+    raw endpoint. No secret configured: 403 (anymail would refuse to start the view)."""
+    if not getattr(settings, "ANYMAIL", {}).get("WEBHOOK_SECRET"):
+        return JsonResponse({"detail": "No ANYMAIL_WEBHOOK_SECRET is configured."}, status=403)
+    return _postmark_inbound(request)
