@@ -252,6 +252,10 @@ SEQUENCES_BASE_URL = envstr("SEQUENCES_BASE_URL", "http://localhost:8000")
 SEQUENCES_MESSAGE_ID_DOMAIN = envstr("SEQUENCES_MESSAGE_ID_DOMAIN", "sdr-desk.local")
 SEQUENCES_INBOUND_TOKEN = envstr("SEQUENCES_INBOUND_TOKEN", "")  # empty: the inbound email endpoint refuses all
 SEQUENCES_AUTO_REPLY_PAUSE_DAYS = envint("SEQUENCES_AUTO_REPLY_PAUSE_DAYS", 3, minimum=1)
+# django-anymail's normalised inbound (Postmark's inbound webhook at /anymail/postmark/inbound/): the webhook's
+# basic-auth "user:password"; empty, that endpoint refuses everything (403).
+ANYMAIL = {"WEBHOOK_SECRET": envstr("ANYMAIL_WEBHOOK_SECRET", "")}
+SEQUENCES_AB_MIN_SAMPLE = envint("SEQUENCES_AB_MIN_SAMPLE", 30, minimum=1)  # sent per variant before a winner is named
 
 # --- security -----------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

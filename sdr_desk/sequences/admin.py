@@ -4,9 +4,11 @@ from sdr_desk.sequences.models import (
     Enrollment,
     InboundMessage,
     Outbox,
+    RepSignature,
     SequenceTemplate,
     Step,
     StepRun,
+    StepVariant,
     Unsubscribe,
 )
 
@@ -41,3 +43,17 @@ class InboundMessageAdmin(admin.ModelAdmin):
     list_display = ["received_at", "kind", "from_address", "subject", "rule"]
     list_filter = ["kind"]
     raw_id_fields = ["enrollment"]
+
+
+@admin.register(StepVariant)
+class StepVariantAdmin(admin.ModelAdmin):
+    """A/B variants of a step's text (an inline of an inline is not possible in the admin)."""
+
+    list_display = ["step", "label", "subject"]
+    list_select_related = ["step__template"]
+
+
+@admin.register(RepSignature)
+class RepSignatureAdmin(admin.ModelAdmin):
+    list_display = ["user", "updated_at"]
+    raw_id_fields = ["user"]

@@ -8,6 +8,10 @@ class SequencesConfig(AppConfig):
     label = "sequences"
     verbose_name = "Sequences"
     lead_panels = ["sequences/_lead_panel.html"]
+    # The timeline kind this app records, offered to outbound webhooks (sdr_desk/webhooks); ``data.change`` says
+    # which: started, step_done, email_sent, paused, resumed, reply / auto_reply / bounce, stopped, completed.
+    webhook_events = {"sequence": "A lead's sequence: enrolled, a step done or its email sent, paused, resumed, "
+                                  "stopped (with the reason), completed (data.change says which)"}
     schedules = [("Sequence steps due", "sdr_desk.sequences.tasks.steps_due_watch", "I", 1, None)]
     role_permissions = {
         "SDR": ["sequences.view_sequencetemplate", "sequences.view_enrollment", "sequences.add_enrollment"],

@@ -140,6 +140,46 @@ class Step(models.Model):
             raise ValidationError(errors)
 
 
+class StepVariant(models.Model):
+    """An A/B variant of a step's text: an email's subject and body, or the script of a call, SMS or LinkedIn task.
+
+    A step with variants gives each new run the variant used least so far (ties: the one made first), so
+    leads are spread evenly; the run records which one it got, and the sequences page compares their rates.
+    """
+
+    step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="variants")
+    label = models.CharField(max_length=40, help_text="what the manager calls it: A, B, short subject...")
+    subject = models.CharField(max_length=200, blank=True, help_text="email steps: replaces the step's subject")
+    body = models.TextField(max_length=10000, blank=True,
+                            help_text="email steps: replaces the step's body; other steps: the rep's script")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["step", "id"]
+        constraints = [models.UniqueConstraint(fields=["step", "label"], name="sequence_variant_label_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.step}: {self.label}"
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if not self.label.strip():
+            errors["label"] = "Give the variant a label."
+        is_email = self.step_id is not None and self.step.channel == StepChannel.EMAIL
+        if is_email and not self.subject.strip():
+            errors["subject"] = "An email variant needs a subject."
+        elif not is_email and self.subject.strip():
+            errors["subject"] = "Only email variants have a subject."
+        if not self.body.strip():
+            errors["body"] = "An email variant needs a body." if is_email else "Give the variant its script."
+        for field in ("subject", "body"):
+            problem = template_variable_errors(getattr(self, field))
+            if problem and field not in errors:
+                errors[field] = problem
+        if errors:
+            raise ValidationError(errors)
+
+
 class EnrollmentStatus(models.TextChoices):
     ACTIVE = "active", "Active"
     PAUSED = "paused", "Paused"
@@ -187,6 +227,8 @@ class StepRun(models.Model):
     enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="runs")
     step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="runs")
     due_at = models.DateTimeField()
+    variant = models.ForeignKey(StepVariant, null=True, blank=True, on_delete=models.PROTECT, related_name="runs",
+                                help_text="the A/B variant this lead got, when the step has variants")
     status = models.CharField(max_length=10, choices=StepRunStatus.choices, default=StepRunStatus.PENDING)
     note = models.CharField(max_length=200, blank=True, help_text="why it waits or was skipped, as shown to the rep")
     done_at = models.DateTimeField(null=True, blank=True)
@@ -229,6 +271,26 @@ class Outbox(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} to {self.to} ({self.status})"
+
+
+SIGNATURE_MAX_CHARS = 600
+SIGNATURE_MAX_LINES = 8
+
+
+class RepSignature(models.Model):
+    """The sign-off a rep's sequence emails end with (``{rep_signature}``), plain text, written by the rep.
+
+    Without one, the signature is the rep's name and address. Kept here, not on routing's ``Rep``, so routing
+    needs no migration for what only sequences use.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="sequence_signature")
+    text = models.TextField(max_length=SIGNATURE_MAX_CHARS, help_text="plain text; an empty one means the default")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"signature of {self.user_id}"
 
 
 class Unsubscribe(models.Model):

@@ -31,11 +31,12 @@ from sdr_desk.sequences.models import (
     EnrollmentStatus,
     Outbox,
     OutboxStatus,
+    RepSignature,
     StepRun,
     StepRunStatus,
     Unsubscribe,
 )
-from sdr_desk.sequences.services import ACTOR, SEQUENCE_KIND, enrollment_stop, run_complete
+from sdr_desk.sequences.services import ACTOR, SEQUENCE_KIND, enrollment_stop, run_complete, signature_default
 
 logger = logging.getLogger(__name__)
 
@@ -75,10 +76,15 @@ def render(text: str, variables: dict[str, str]) -> str:
 
 
 def email_variables(lead: Lead, rep: object) -> dict[str, str]:
+    """The values of the step's variables; ``rep`` comes with its ``sequence_signature`` (select_related)."""
     name = rep.get_full_name() or rep.get_username()  # type: ignore[attr-defined]
+    try:
+        signature = rep.sequence_signature.text  # type: ignore[attr-defined]
+    except RepSignature.DoesNotExist:
+        signature = signature_default(rep)  # type: ignore[arg-type]
     return {"first_name": lead.first_name or "there", "company": lead.company or "your team",
             "asset": lead.last_asset or lead.get_last_form_type_display() or "our site",
-            "rep_name": name, "rep_signature": f"{name}\n{rep.email}"}  # type: ignore[attr-defined]
+            "rep_name": name, "rep_signature": signature}
 
 
 def step_send_enqueue(run_id: int) -> None:
@@ -123,7 +129,8 @@ def step_send(run_id: int, *, now: datetime | None = None) -> str:
     """Send one due automatic email step: "sent", "capped", "duplicate", "skipped", "stopped" or "failed"."""
     now = now or timezone.now()
     with transaction.atomic():
-        run = (StepRun.objects.select_related("step", "enrollment__template", "enrollment__lead__assignment__owner")
+        run = (StepRun.objects.select_related("step", "variant", "enrollment__template",
+                                              "enrollment__lead__assignment__owner__sequence_signature")
                .filter(pk=run_id).first())
         if run is None or run.status != StepRunStatus.DUE or run.enrollment.status != EnrollmentStatus.ACTIVE \
                 or not run.step.is_automatic:
@@ -139,7 +146,8 @@ def step_send(run_id: int, *, now: datetime | None = None) -> str:
             return "capped"
         mailbox = rep.email.lower()
         variables = email_variables(lead, rep)
-        subject = render(run.step.subject, variables)
+        text = run.variant or run.step  # the A/B variant this lead got, else the step's own text
+        subject = render(text.subject, variables)
         _mailbox_lock(mailbox)
         waiting = _capped(mailbox, now)
         if waiting:
@@ -155,7 +163,7 @@ def step_send(run_id: int, *, now: datetime | None = None) -> str:
     domain = getattr(settings, "SEQUENCES_MESSAGE_ID_DOMAIN", "sdr-desk.local")
     message_id = f"<sequence-{outbox_id}@{domain}>"
     link = unsubscribe_url(lead.pk)
-    body = render(run.step.body, variables) + f"\n\n--\nNo more emails like this: {link}\n"
+    body = render(text.body, variables) + f"\n\n--\nNo more emails like this: {link}\n"
     name = variables["rep_name"].replace('"', "")
     message = EmailMessage(subject=subject, body=body, from_email=f'"{name}" <{rep.email}>', to=[lead.email],
                            reply_to=[rep.email],
@@ -172,13 +180,14 @@ def step_send(run_id: int, *, now: datetime | None = None) -> str:
     with transaction.atomic():
         Outbox.objects.filter(pk=outbox_id).update(status=OutboxStatus.SENT, message_id=message_id, sent_at=now)
         run = StepRun.objects.select_for_update(of=("self",)).select_related(
-            "step", "enrollment__template", "enrollment__lead").get(pk=run.pk)
-        if run.status == StepRunStatus.DUE:
-            run_complete(run, by=None, now=now, note=f"Sent as {message_id}")
+            "step", "variant", "enrollment__template", "enrollment__lead").get(pk=run.pk)
         timeline_record(lead=Lead(pk=lead.pk), kind=SEQUENCE_KIND, actor_label=ACTOR, occurred_at=now,
                         summary=f"Sequence email sent from {rep.email}: {subject}",
                         data={"enrollment": run.enrollment_id, "run": run.pk, "outbox": outbox_id,
-                              "message_id": message_id, "change": "email_sent"})
+                              "message_id": message_id, "change": "email_sent",
+                              "variant": run.variant.label if run.variant_id else None})
+        if run.status == StepRunStatus.DUE:  # then what follows: the next step, or "completed"
+            run_complete(run, by=None, now=now, note=f"Sent as {message_id}")
     return "sent"
 
 

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from inbound.models import Lead, LeadStatus
@@ -30,14 +30,18 @@ from sdr_desk.routing.ownership import FieldsInvalid, NotAllowed, assignment_loc
 from sdr_desk.routing.touches import lead_next_step_due
 from sdr_desk.sequences.models import (
     ONGOING,
+    SIGNATURE_MAX_CHARS,
+    SIGNATURE_MAX_LINES,
     Enrollment,
     EnrollmentStatus,
     Outbox,
+    RepSignature,
     SequenceTemplate,
     Step,
     StepChannel,
     StepRun,
     StepRunStatus,
+    StepVariant,
     Unsubscribe,
 )
 from sdr_desk.sequences.scheduling import StepUnschedulable, lead_send_zone, step_due_at, window_calendar
@@ -66,8 +70,22 @@ def run_due_at(step: Step, lead: Lead, team: Team | None, *, start: datetime) ->
     return step_due_at(step, start=start, zone=lead_send_zone(lead, team), country=lead.country, team=team)
 
 
+def variant_pick(step: Step) -> StepVariant | None:
+    """The step's variant used least so far (ties: the one made first); None when it has no variants.
+
+    The step's row is locked first, so two enrolments at once count each other's runs: the spread stays even
+    (10 leads over 2 variants are 5 and 5) however many workers enrol at the same moment.
+    """
+    if not StepVariant.objects.filter(step=step).exists():
+        return None
+    Step.objects.select_for_update().filter(pk=step.pk).values_list("pk", flat=True).get()
+    return (StepVariant.objects.filter(step=step).annotate(used=Count("runs")).order_by("used", "created_at", "id")
+            .first())
+
+
 def _schedule(enrollment: Enrollment, step: Step, lead: Lead, team: Team | None, *, start: datetime) -> StepRun:
-    return StepRun.objects.create(enrollment=enrollment, step=step, due_at=run_due_at(step, lead, team, start=start))
+    due_at = run_due_at(step, lead, team, start=start)
+    return StepRun.objects.create(enrollment=enrollment, step=step, due_at=due_at, variant=variant_pick(step))
 
 
 def _start_errors(lead: Lead, assignment: LeadAssignment, template: SequenceTemplate) -> dict[str, list[str]]:
@@ -175,11 +193,12 @@ def touch_done(lead_id: int, *, channel: str, rep_id: int | None, now: datetime)
     if run is None or (run.step.is_automatic and run.note != STALE_NOTE) or channel not in TOUCH_DOES.get(run.step.channel, ()):
         return None
     by = get_user_model()(pk=rep_id) if rep_id else None  # the touch's rep, by id: no query for the row
-    run_complete(run, by=by, now=now)
+    # The step done first in the timeline, then what follows from it (the next step, or "completed").
     timeline_record(lead=Lead(pk=lead_id), kind=SEQUENCE_KIND, actor=by, actor_label="" if by else ACTOR,
                     occurred_at=now, summary=f"Sequence step {run.step.position + 1} "
                                              f"({run.step.get_channel_display()}) done",
                     data={"enrollment": run.enrollment_id, "run": run.pk, "change": "step_done"})
+    run_complete(run, by=by, now=now)
     return run
 
 
@@ -203,6 +222,67 @@ def enrollment_stop(enrollment: Enrollment, *, reason: str, now: datetime | None
 def lead_sequences_stop(lead_id: int, *, reason: str, now: datetime | None = None) -> int:
     return sum(enrollment_stop(e, reason=reason, now=now)
                for e in Enrollment.objects.filter(lead_id=lead_id, status__in=ONGOING).select_related("template"))
+
+
+MEETING_SET = "meeting set"
+
+
+@transaction.atomic
+def lead_meeting_set(lead_id: int, *, since: datetime, now: datetime | None = None) -> Enrollment | None:
+    """A meeting is set for the lead (a handoff with a meeting, a meeting set or moved): its sequence stops.
+
+    A handoff qualifies the lead first, and that disposition stops the enrolment a moment before the
+    handoff's entry is heard; the enrolment it stopped (a "disposition" stop at or after ``since``, the
+    handoff's time) is the one the meeting ended, so its reason becomes "meeting set" (the meeting rate of
+    a sequence counts it), said in the timeline. An enrolment that ended before the handoff is left alone.
+    """
+    now = now or timezone.now()
+    ongoing = Enrollment.objects.filter(lead_id=lead_id, status__in=ONGOING).select_related("template").first()
+    if ongoing is not None:
+        return ongoing if enrollment_stop(ongoing, reason=MEETING_SET, now=now) else None
+    stopped = (Enrollment.objects.select_for_update(of=("self",)).select_related("template")
+               .filter(lead_id=lead_id, status=EnrollmentStatus.STOPPED, stop_reason__startswith="disposition",
+                       ended_at__gte=since).order_by("-ended_at", "-id").first())
+    if stopped is None:
+        return None
+    before = stopped.stop_reason
+    stopped.stop_reason = MEETING_SET
+    stopped.save(update_fields=["stop_reason"])
+    timeline_record(lead=Lead(pk=lead_id), kind=SEQUENCE_KIND, actor_label=ACTOR, occurred_at=now,
+                    summary=f"Sequence {stopped.template.name} stopped: meeting set (handed off with a meeting)",
+                    data={"enrollment": stopped.pk, "change": "stopped", "reason": MEETING_SET,
+                          "before": {"stop_reason": before}, "after": {"stop_reason": MEETING_SET}})
+    return stopped
+
+
+def signature_default(user: AbstractBaseUser) -> str:
+    name = user.get_full_name() or user.get_username()  # type: ignore[attr-defined]
+    return f"{name}\n{user.email}"  # type: ignore[attr-defined]
+
+
+def signature_errors(text: str) -> dict[str, list[str]]:
+    if len(text) > SIGNATURE_MAX_CHARS:
+        return {"text": [f"At most {SIGNATURE_MAX_CHARS} characters (this one has {len(text):,})."]}
+    if len(text.splitlines()) > SIGNATURE_MAX_LINES:
+        return {"text": [f"At most {SIGNATURE_MAX_LINES} lines: a signature, not a letter."]}
+    if "\x00" in text:
+        return {"text": ["Plain text only."]}
+    return {}
+
+
+@transaction.atomic
+def signature_set(*, user: AbstractBaseUser, text: str, now: datetime | None = None) -> RepSignature | None:
+    """The rep's own sign-off for ``{rep_signature}``; an empty one returns them to the default (None)."""
+    text = "\n".join(line.rstrip() for line in text.replace("\r\n", "\n").strip().split("\n"))
+    errors = signature_errors(text)
+    if errors:
+        raise SequenceInvalid(errors)
+    if not text:
+        RepSignature.objects.filter(user=user).delete()
+        return None
+    signature, _ = RepSignature.objects.update_or_create(user=user, defaults={"text": text,
+                                                                              "updated_at": now or timezone.now()})
+    return signature
 
 
 # --- the sweep --------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ from sdr_desk.sequences import views
 urlpatterns = [
     path("leads/<int:pk>/sequence/", views.lead_enrol_view, name="lead-sequence-enrol"),
     path("sequences/", views.templates_view, name="sequence-templates"),
+    path("sequences/signature/", views.signature_view, name="sequence-signature"),
+    path("anymail/postmark/inbound/", views.anymail_inbound_view, name="sequence-anymail-inbound"),
     path("sequences/unsubscribe/<str:token>/", views.unsubscribe_view, name="sequence-unsubscribe"),
 ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from anymail.webhooks.postmark import PostmarkInboundWebhookView
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
@@ -16,10 +17,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from inbound.models import Lead
 from sdr_desk.board.views import lead_rerender
 from sdr_desk.routing.ownership import OwnershipError
+from sdr_desk.sequences.ab import min_sample, variant_results
 from sdr_desk.sequences.inbound import inbound_message_record
-from sdr_desk.sequences.models import SequenceTemplate
+from sdr_desk.sequences.models import RepSignature, SequenceTemplate
 from sdr_desk.sequences.sending import unsubscribe_lead_id, unsubscribe_record
-from sdr_desk.sequences.services import SequenceInvalid, enrollment_start
+from sdr_desk.sequences.services import SequenceInvalid, enrollment_start, signature_default, signature_set
 
 
 @require_POST
@@ -44,9 +46,13 @@ def lead_enrol_view(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("sequences.change_sequencetemplate", raise_exception=True)
 def templates_view(request: HttpRequest) -> HttpResponse:
     """Every sequence with its steps and how many leads are in it now (a fixed number of queries)."""
-    templates = (SequenceTemplate.objects.select_related("team").prefetch_related("steps")
-                 .annotate(ongoing=Count("enrollments", filter=Q(enrollments__status__in=["active", "paused"]))))
-    return render(request, "sequences/templates.html", {"templates": templates})
+    templates = list(SequenceTemplate.objects.select_related("team").prefetch_related("steps")
+                     .annotate(ongoing=Count("enrollments", filter=Q(enrollments__status__in=["active", "paused"]))))
+    results = variant_results([t.pk for t in templates])
+    for template in templates:
+        for step in template.steps.all():
+            step.ab = results.get(step.pk)  # the A/B variants' rates, for steps that have variants
+    return render(request, "sequences/templates.html", {"templates": templates, "min_sample": min_sample()})
 
 
 @login_not_required
@@ -88,3 +94,36 @@ def inbound_email_view(request: HttpRequest) -> HttpResponse:
     record = inbound_message_record(raw)
     return JsonResponse({"id": record.pk, "kind": record.kind, "enrollment": record.enrollment_id,
                          "rule": record.rule})
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("sequences.add_enrollment", raise_exception=True)
+def signature_view(request: HttpRequest) -> HttpResponse:
+    """The signed-in rep's own sign-off for ``{rep_signature}`` (nobody edits another's here; the admin can)."""
+    current = RepSignature.objects.filter(user=request.user).values_list("text", flat=True).first()
+    context = {"default": signature_default(request.user), "text": current or "", "errors": {}}
+    if request.method == "POST":
+        text = request.POST.get("text", "")
+        try:
+            signature_set(user=request.user, text=text)
+        except SequenceInvalid as error:
+            return render(request, "sequences/signature.html", {**context, "text": text, "errors": error.errors},
+                          status=400)
+        messages.success(request, "Signature saved." if text.strip() else "Signature back to the default.")
+        return redirect("sequence-signature")
+    return render(request, "sequences/signature.html", context)
+
+
+_postmark_inbound = PostmarkInboundWebhookView.as_view()
+
+
+@login_not_required
+@csrf_exempt  # posted by Postmark, authorised by the webhook's basic-auth secret (ANYMAIL_WEBHOOK_SECRET)
+@require_POST
+def anymail_inbound_view(request: HttpRequest) -> HttpResponse:
+    """django-anymail's Postmark inbound webhook: it checks the secret, normalises the message and sends
+    ``anymail.signals.inbound``, which ``receivers.anymail_inbound_heard`` hands to the same processing as the
+    raw endpoint. No secret configured: 403 (anymail would refuse to start the view)."""
+    if not getattr(settings, "ANYMAIL", {}).get("WEBHOOK_SECRET"):
+        return JsonResponse({"detail": "No ANYMAIL_WEBHOOK_SECRET is configured."}, status=403)
+    return _postmark_inbound(request)

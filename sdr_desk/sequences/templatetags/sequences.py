@@ -18,7 +18,7 @@ def sequence_panel(context: template.Context) -> dict[str, Any]:
     lead, assignment, request = context["lead"], context.get("assignment"), context["request"]
     enrollment = (Enrollment.objects.filter(lead=lead).select_related("template").order_by("-started_at", "-id")
                   .first())
-    runs = list(enrollment.runs.select_related("step").order_by("step__position")) if enrollment else []
+    runs = list(enrollment.runs.select_related("step", "variant").order_by("step__position")) if enrollment else []
     upcoming = None
     if enrollment and enrollment.status in ONGOING:
         upcoming = next((run for run in runs if run.status in (StepRunStatus.PENDING, StepRunStatus.DUE)), None)
@@ -37,3 +37,14 @@ def sequence_panel(context: template.Context) -> dict[str, Any]:
     return {"lead": lead, "enrollment": enrollment, "runs": runs, "upcoming": upcoming, "later": later,
             "may_enrol": may_enrol, "templates": templates, "csrf_token": context.get("csrf_token"),
             "errors": context.get("sequence_errors") or {}}
+
+
+@register.filter
+def percent(rate: float | None) -> str:
+    """A rate as a percentage with one decimal; a dash when nothing was sent."""
+    return "\u2014" if rate is None else f"{rate * 100:.1f}%"
+
+
+@register.filter
+def get_item(mapping: dict[str, Any], key: str) -> Any:
+    return mapping.get(key)

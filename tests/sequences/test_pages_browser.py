@@ -1,0 +1,54 @@
+"""The signature page and the A/B section of the sequences page in real Chromium (screenshots kept)."""
+
+from __future__ import annotations
+
+from sdr_desk.roles import Role
+from sdr_desk.sequences.models import RepSignature, StepVariant
+from tests.board.test_board_browser import asgi_server, dialogs, new_context, shot  # noqa: F401
+from tests.browser_support import needs_chromium
+from tests.desk_fixtures import rep_make, team_make
+from tests.factories import UserFactory
+from tests.sequences.helpers import template_make
+from tests.sequences.test_ab import EMAIL, outcomes_make
+
+pytestmark = needs_chromium
+
+
+def signed_in(make_context, server: str, username: str):
+    page = make_context().new_page()
+    page.goto(f"{server}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", "pw")
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    return page
+
+
+def test_a_rep_writes_their_signature_in_the_browser(asgi_server, new_context, dialogs):  # noqa: F811
+    ann = rep_make("ann", team_make("Inbound", visibility="claim"))
+    page = signed_in(new_context, asgi_server, "ann")
+    page.goto(f"{asgi_server}/sequences/signature/")
+    page.fill("#signature-text", "Ann | Inbound <team>\n+1 555 0100")
+    page.click("button[type=submit]")
+    page.wait_for_selector("text=Signature saved.")
+    shot(page, "sequences-signature")
+    assert RepSignature.objects.get(user=ann).text == "Ann | Inbound <team>\n+1 555 0100"
+    assert page.input_value("#signature-text") == "Ann | Inbound <team>\n+1 555 0100"
+    assert dialogs == []
+
+
+def test_a_manager_reads_the_variants_rates_in_the_browser(asgi_server, new_context):  # noqa: F811
+    UserFactory(username="boss", roles=[Role.MANAGER])
+    template = template_make("Researchers: email first", steps=[EMAIL])
+    step = template.steps.get()
+    a = StepVariant.objects.create(step=step, label="A", subject="{first_name}, your guide", body="Hi")
+    b = StepVariant.objects.create(step=step, label="B", subject="A question about {company}", body="Hi")
+    outcomes_make(template, a, sent=30, replies=15, meetings=4)
+    outcomes_make(template, b, sent=30, replies=3, meetings=3)
+    page = signed_in(new_context, asgi_server, "boss")
+    page.goto(f"{asgi_server}/sequences/")
+    page.wait_for_selector(f"#ab-step-{step.pk}")
+    shot(page, "sequences-ab")
+    text = page.inner_text(f"#ab-step-{step.pk}")
+    assert "50.0%" in text and "10.0%" in text and "A wins (95%)" in text
+    assert page.locator("td.winner").count() == 1
