@@ -40,7 +40,7 @@ FACTS = "facts"
 BATCH = 5000
 FEED_OVERLAP = 1000
 # A request refreshes the facts itself when this few timeline entries are waiting (the schedule does the rest).
-READ_REFRESH_LIMIT = 5000
+READ_REFRESH_LIMIT = 20000
 
 UPDATE_FIELDS = [field.name for field in LeadFact._meta.concrete_fields if field.name != "lead"]
 

@@ -249,25 +249,43 @@ def speed_summary(facts: QuerySet[LeadFact]) -> list[dict[str, Any]]:
 
 SPEED_DIMENSIONS: dict[str, tuple[str, str, list[str]]] = {
     # name: (label, drill parameter, the fact fields grouped on: the first is the drill value)
-    "rep": ("Rep", "rep", ["rep_id", "rep__first_name", "rep__last_name", "rep__username"]),
-    "team": ("Team", "team", ["team_id", "team__name"]),
-    "source": ("Source", "source", ["source_id", "source__name"]),
+    # Grouped on ids alone (a narrower sort than with the names joined); the names are read once after.
+    "rep": ("Rep", "rep", ["rep_id"]),
+    "team": ("Team", "team", ["team_id"]),
+    "source": ("Source", "source", ["source_id"]),
     "campaign": ("Campaign", "campaign", ["campaign"]),
     "tier": ("Tier", "tier", ["tier"]),
     "hour": ("Hour of arrival", "hour", ["arrival_hour"]),
 }
 
 
-def dimension_label(dimension: str, row: dict[str, Any]) -> str:
+NAMED = {"rep", "team", "source"}
+
+
+def names_of(dimension: str, ids: Iterable[Any]) -> dict[int, str]:
+    """The names of the reps, teams or sources ``ids``, in one query."""
+    from django.contrib.auth import get_user_model
+
+    from inbound.models import Source
+
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    if dimension == "rep":
+        return {pk: " ".join(p for p in (first, last) if p) or username for pk, first, last, username in
+                get_user_model().objects.filter(pk__in=wanted).values_list("pk", "first_name", "last_name",
+                                                                           "username")}
+    model = Team if dimension == "team" else Source
+    return dict(model.objects.filter(pk__in=wanted).values_list("pk", "name"))
+
+
+def dimension_label(dimension: str, row: dict[str, Any], names: dict[int, str] | None = None) -> str:
     fields = SPEED_DIMENSIONS[dimension][2] if dimension in SPEED_DIMENSIONS else FUNNEL_DIMENSIONS[dimension][2]
     value = row[fields[0]]
-    if dimension == "rep":
-        name = " ".join(part for part in (row["rep__first_name"], row["rep__last_name"]) if part)
-        return name or row["rep__username"] or "No rep"
+    if dimension in NAMED:
+        return (names or {}).get(value) or f"No {dimension}"
     if dimension == "hour":
         return f"{value:02d}:00"
-    if len(fields) > 1:
-        return row[fields[1]] or f"No {dimension}"
     if dimension == "tier":
         from scoring.models import Tier
 
@@ -282,8 +300,9 @@ def _drill_value(value: Any) -> str:
 def speed_by(facts: QuerySet[LeadFact], dimension: str) -> list[dict[str, Any]]:
     _, param, fields = SPEED_DIMENSIONS[dimension]
     rows = [_rates(row) for row in grouped(facts, fields, speed_metrics(), SPEED_FIELDS)]
+    names = names_of(dimension, (row[fields[0]] for row in rows)) if dimension in NAMED else None
     for row in rows:
-        row["label"] = dimension_label(dimension, row)
+        row["label"] = dimension_label(dimension, row, names)
         row["drill"] = {param: _drill_value(row[fields[0]])}
     if dimension in ("rep", "team", "source"):  # by name, the leads of no one last
         rows.sort(key=lambda r: (r[fields[0]] is None, str(r["label"])))
@@ -348,7 +367,7 @@ def response_series(facts: QuerySet[LeadFact], zone: ZoneInfo) -> list[dict[str,
 
 
 FUNNEL_DIMENSIONS: dict[str, tuple[str, str, list[str]]] = {
-    "source": ("Source", "source", ["source_id", "source__name"]),
+    "source": ("Source", "source", ["source_id"]),
     "channel": ("Channel", "channel", ["channel"]),
     "campaign": ("Campaign", "campaign", ["campaign"]),
     "utm_source": ("UTM source", "utm_source", ["utm_source"]),
@@ -384,13 +403,14 @@ def funnel_by(facts: QuerySet[LeadFact], dimension: str, *, prefix: str = "") ->
     conversion's source or campaign instead of the lead's (attribution)."""
     label, param, fields = FUNNEL_DIMENSIONS[dimension]
     if prefix:
-        fields = [f"{prefix}{fields[0]}", f"{prefix}source__name"] if dimension == "source" else [f"{prefix}{fields[0]}"]
+        fields = [f"{prefix}{fields[0]}"]
         param = f"{prefix}{param}"
     rows = list(grouped(facts, fields, funnel_metrics()))
+    names = names_of("source", (row[fields[0]] for row in rows)) if dimension == "source" else {}
     for row in rows:
         value = row[fields[0]]
         if dimension == "source":
-            row["label"] = row[fields[1]] or "No source"
+            row["label"] = names.get(value) or "No source"
         else:
             row["label"] = value or f"No {label.lower()}"
         row["drill"] = {param: _drill_value(value)}
@@ -448,12 +468,13 @@ def coaching(facts: QuerySet[LeadFact]) -> list[dict[str, Any]]:
                "held": Count("lead", filter=Q(meeting_held=True)), "no_show": Count("lead", filter=Q(no_show=True)),
                "escalated": Count("lead", filter=Q(escalated=True))}
     rows = list(grouped(facts, fields, metrics))
+    names = names_of("rep", (row["rep_id"] for row in rows))
     for row in rows:
-        row["label"] = dimension_label("rep", row)
+        row["label"] = dimension_label("rep", row, names)
         row["drill"] = {"rep": _drill_value(row["rep_id"])}
         row["touches_per_lead"] = (row["touch_total"] or 0) / row["contacted"] if row["contacted"] else None
         row["connect_rate"] = _rate(row["connected"], row["contacted"])
         row["completion_rate"] = _rate(row["completed"], row["enrolled"])
         row["no_show_rate"] = _rate(row["no_show"], row["held"] + row["no_show"])
-    return sorted(rows, key=lambda r: str(r["label"]))
+    return sorted(rows, key=lambda r: (r["rep_id"] is None, str(r["label"])))
 
