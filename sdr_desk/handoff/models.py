@@ -123,6 +123,10 @@ class Handoff(models.Model):
     verdict_reason = models.CharField(max_length=200, blank=True)
     escalated = models.BooleanField(default=False)
     escalated_at = models.DateTimeField(null=True, blank=True)
+    # A manager moved it to another AE (the acceptance clock restarted then); the SDR or their manager withdrew it.
+    reassigned_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=500, blank=True)
     routed_by = models.CharField(max_length=200, help_text='"territory: <team>", "round robin..." or "by hand"')
     rule_set_version = models.CharField(max_length=100, blank=True,
                                         help_text="the territory settings' version that routed it; empty by hand")
