@@ -78,14 +78,14 @@ class HandoffSettings(models.Model):
         return f"{self.team}: handoff settings"
 
     def clean(self) -> None:
-        from scoring.models import REGIONS
-
         if not isinstance(self.countries, list) or not all(isinstance(c, str) and c.strip() for c in self.countries):
             raise ValidationError({"countries": "Give a list of ISO country codes or regions."})
-        unknown = [c for c in self.countries if c.upper() not in REGIONS and len(c) != 2]
+        from sdr_desk.handoff.territories import country_or_region
+
+        unknown = [c for c in self.countries if not country_or_region(c)]
         if unknown:
             raise ValidationError({"countries": f"Not ISO country codes or regions: {', '.join(unknown)}."})
-        if self.acceptance_sla_hours == 0:
+        if self.acceptance_sla_hours is not None and self.acceptance_sla_hours <= 0:
             raise ValidationError({"acceptance_sla_hours": "Give the AE at least an hour."})
         if self.ae_team_id and self.ae_team_id == self.team_id:
             raise ValidationError({"ae_team": "A team cannot hand off to itself."})

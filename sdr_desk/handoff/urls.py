@@ -8,6 +8,8 @@ from sdr_desk.handoff import api, views
 urlpatterns = [
     path("leads/<int:pk>/handoff/", views.lead_handoff_view, name="lead-handoff"),
     path("handoffs/", views.handoff_inbox, name="handoff-inbox"),
+    path("handoffs/settings/", views.handoff_settings, name="handoff-settings"),
+    path("handoffs/settings/<int:team_id>/", views.handoff_settings_save, name="handoff-settings-save"),
     path("handoffs/<int:pk>/verdict/", views.handoff_verdict_view, name="handoff-verdict"),
     path("handoffs/<int:pk>/meeting/", views.handoff_meeting_view, name="handoff-meeting"),
     path("handoffs/<int:pk>/reassign/", views.handoff_reassign_view, name="handoff-reassign"),

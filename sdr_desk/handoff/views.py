@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -29,7 +30,7 @@ from sdr_desk.handoff.services import (
 from sdr_desk.homes import desk_roles
 from sdr_desk.navigation import posted_next
 from sdr_desk.roles import Role
-from sdr_desk.routing.models import Rep, RepRole
+from sdr_desk.routing.models import Rep, RepRole, Team
 from sdr_desk.routing.ownership import FieldsInvalid, OwnershipError
 
 INBOX_ROLES = frozenset({Role.AE, Role.MANAGER, Role.ADMIN})
@@ -156,3 +157,45 @@ def handoff_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _inbox_action(request, lambda: handoff_cancel(pk, user=request.user, reason=request.POST.get("reason", "")),
                          "Handoff cancelled: the lead is back on the SDR's board, still qualified.",
                          back=reverse("lead-detail", args=[handoff.lead_id]))
+
+
+# --- the managers' handoff settings: territories, SLAs, fallbacks ---------------------------------------------
+
+
+def _settings_render(request: HttpRequest, *, bound: Any = None, status: int = 200) -> HttpResponse:
+    from sdr_desk.handoff.routing import ae_teams
+    from sdr_desk.handoff.territories import settings_form, teams_managed
+
+    ae_ids = {team.pk for team in ae_teams()}
+    rows = []
+    for team in teams_managed(request.user):
+        is_ae = team.pk in ae_ids
+        form = bound if bound is not None and bound.instance.team_id == team.pk else settings_form(team, is_ae=is_ae)
+        rows.append({"team": team, "is_ae": is_ae, "form": form})
+    return render(request, "handoff/settings.html", {
+        "ae_rows": [r for r in rows if r["is_ae"]], "sdr_rows": [r for r in rows if not r["is_ae"]],
+    }, status=status)
+
+
+@require_GET
+@permission_required("handoff.change_handoffsettings", raise_exception=True)
+def handoff_settings(request: HttpRequest) -> HttpResponse:
+    """Per AE team its territory, order and acceptance SLA; per SDR team its fallback AE team (the teams one manages)."""
+    return _settings_render(request)
+
+
+@require_POST
+@permission_required("handoff.change_handoffsettings", raise_exception=True)
+def handoff_settings_save(request: HttpRequest, team_id: int) -> HttpResponse:
+    """Save one team's settings; field errors come back beside that team's form (400), saving nothing."""
+    from sdr_desk.handoff.territories import territory_save
+
+    get_object_or_404(Team, pk=team_id)
+    try:
+        saved, form = territory_save(team_id, user=request.user, data=request.POST)
+    except OwnershipError as error:
+        raise PermissionDenied(error.message) from error
+    if saved is None:
+        return _settings_render(request, bound=form, status=400)
+    messages.success(request, f"{saved.team.name}: handoff settings saved (version {saved.version}).")
+    return redirect("handoff-settings")
