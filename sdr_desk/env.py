@@ -48,3 +48,22 @@ def envlist(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def envbaseurl(name: str, default: str = "") -> str:
+    """An absolute base address (``https://desk.example.com``, optionally with a path prefix), or empty.
+
+    Refused: another scheme, no host, a query or a fragment (they would end up in the middle of every link
+    built on it). The trailing slash is dropped, so ``base + "/path"`` is always right.
+    """
+    from urllib.parse import urlsplit
+
+    raw = os.environ.get(name, default).strip()
+    if not raw:
+        return ""
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be an absolute http:// or https:// address with a host")
+    if parts.query or parts.fragment:
+        raise ImproperlyConfigured(f"{name}={raw!r} must not have a query or a fragment")
+    return raw.rstrip("/")

@@ -14,7 +14,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from sdr_desk.env import envbool, envint, envlist, envstr
+from sdr_desk.env import envbaseurl, envbool, envint, envlist, envstr
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -239,6 +239,9 @@ EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", False)
 if EMAIL_USE_TLS and EMAIL_USE_SSL:
     raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL are exclusive; set one")
+# The desk's own address as people and receivers reach it (https://desk.example.com): webhook payloads carry
+# absolute lead links with it. Empty: paths only.
+DESK_BASE_URL = envbaseurl("DESK_BASE_URL")
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "SDR desk <desk@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Sequences (docs/sequences.md): per-mailbox caps on automatic email, the links and Message-IDs they carry.
@@ -248,7 +251,7 @@ SEQUENCES_MAILBOX_WEEKLY_CAP = envint("SEQUENCES_MAILBOX_WEEKLY_CAP", 5000, mini
 SEQUENCES_STOP_ON_COLLEAGUE_REPLY = envbool("SEQUENCES_STOP_ON_COLLEAGUE_REPLY", True)
 SEQUENCES_MIN_SPACING_SECONDS = envint("SEQUENCES_MIN_SPACING_SECONDS", 30, minimum=0)
 SEQUENCES_STALE_SEND_MINUTES = envint("SEQUENCES_STALE_SEND_MINUTES", 60, minimum=1)
-SEQUENCES_BASE_URL = envstr("SEQUENCES_BASE_URL", "http://localhost:8000")
+SEQUENCES_BASE_URL = envstr("SEQUENCES_BASE_URL", DESK_BASE_URL or "http://localhost:8000")
 SEQUENCES_MESSAGE_ID_DOMAIN = envstr("SEQUENCES_MESSAGE_ID_DOMAIN", "sdr-desk.local")
 SEQUENCES_INBOUND_TOKEN = envstr("SEQUENCES_INBOUND_TOKEN", "")  # empty: the inbound email endpoint refuses all
 SEQUENCES_AUTO_REPLY_PAUSE_DAYS = envint("SEQUENCES_AUTO_REPLY_PAUSE_DAYS", 3, minimum=1)

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from inbound.api import ERROR, LeadFilterSerializer
 from inbound.models import Lead
 from inbound.payloads import StrictSerializer
-from sdr_desk.dispositions.merge import lead_merge
+from sdr_desk.dispositions.merge import DUPLICATE_CODE, lead_merge
 from sdr_desk.dispositions.models import Disposition, DispositionCode
 from sdr_desk.dispositions.services import lead_disposition
 from sdr_desk.routing.api import DeskLeadCollectionApi, DeskLeadDetailApi, DeskLeadSerializer, RepOnly, lead_work
@@ -33,6 +33,26 @@ class DispositionInSerializer(StrictSerializer):
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     reengage_on = serializers.DateField(required=False, allow_null=True, default=None,
                                         help_text="nurture codes: the date the lead comes back (YYYY-MM-DD)")
+    into = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None,
+                                    help_text="the Duplicate code only, and required with it: the id of the lead "
+                                              "this one duplicates (the lead is merged into it)")
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        # A Duplicate without its survivor would close the lead and leave its email and history orphaned:
+        # the merge is what the code means (the lead page asks for the survivor the same way).
+        if data["code"] == DUPLICATE_CODE and data.get("into") is None:
+            raise serializers.ValidationError({"into": [
+                "Duplicate merges the lead: give the id of the lead it duplicates (or POST .../merge/)."]})
+        if data["code"] != DUPLICATE_CODE and data.get("into") is not None:
+            raise serializers.ValidationError({"into": ["Only the Duplicate code merges into another lead."]})
+        return data
+
+
+def _disposition_or_merge(pk: int, *, user: Any, into: int | None, **data: Any) -> Disposition:
+    """The Duplicate code merges (the survivor named by ``into``); every other code is a plain disposition."""
+    if into is not None:
+        return lead_merge(pk, into_id=into, user=user, reason=data["reason"], note=data["note"]).disposition
+    return lead_disposition(pk, user=user, **data)
 
 
 class DispositionOutSerializer(serializers.ModelSerializer):
@@ -60,10 +80,13 @@ class LeadDispositionApi(RepOnly, APIView):
     @extend_schema(operation_id="leads_disposition", request=DispositionInSerializer,
                    responses={201: DispositionOutSerializer, 400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR})
     def post(self, request: Request, pk: int) -> Response:
-        """Record how the lead ended (the owner or their manager): it leaves every board and its status follows."""
+        """Record how the lead ended (the owner or their manager): it leaves every board and its status follows.
+
+        ``duplicate`` needs ``into``, the lead it duplicates, and merges into it (as ``.../merge/`` does).
+        """
         return lead_work(request, pk, into=DispositionInSerializer, out=DispositionOutSerializer,
                          status_code=status.HTTP_201_CREATED,
-                         work=lambda data: lead_disposition(pk, user=request.user, **data))
+                         work=lambda data: _disposition_or_merge(pk, user=request.user, **data))
 
 
 class MergeInSerializer(StrictSerializer):
@@ -107,13 +130,16 @@ class CurrentDispositionSerializer(serializers.Serializer):
 
 
 class DispositionLeadSerializer(DeskLeadSerializer):
-    """Routing's lead plus ``disposition`` (null while the lead is open) and ``disposition_reason``."""
+    """Routing's lead plus ``disposition`` (null while the lead is open), ``disposition_reason`` and
+    ``merged_into`` (the survivor's id once the lead is merged as a duplicate, else null)."""
 
     disposition = serializers.SerializerMethodField()
     disposition_reason = serializers.SerializerMethodField()
+    merged_into = serializers.IntegerField(source="merged_into_id", allow_null=True, read_only=True,
+                                           help_text="the id of the lead this one was merged into; null if it is not")
 
     class Meta(DeskLeadSerializer.Meta):
-        fields = [*DeskLeadSerializer.Meta.fields, "disposition", "disposition_reason"]
+        fields = [*DeskLeadSerializer.Meta.fields, "disposition", "disposition_reason", "merged_into"]
         read_only_fields = fields
 
     @staticmethod

@@ -83,6 +83,9 @@ class Disposition(models.Model):
             models.Index(fields=["-recorded_at"], name="disposition_recorded_idx"),
             models.Index(fields=["rep", "-recorded_at"], name="disposition_rep_idx"),
             models.Index(fields=["code", "-recorded_at"], name="disposition_code_idx"),
+            # The review page: a manager's teams' newest rows, and the per-code summary as an index-only scan.
+            models.Index(fields=["team", "-recorded_at"], name="disposition_team_recorded_idx"),
+            models.Index(fields=["team", "code"], name="disposition_team_code_idx"),
             models.Index(fields=["reengage_on"], name="disposition_reengage_idx",
                          condition=Q(is_current=True, reengage_on__isnull=False)),
         ]

@@ -8,6 +8,7 @@ from sdr_desk.dispositions import api, views
 urlpatterns = [
     path("leads/<int:pk>/disposition/", views.lead_disposition_view, name="lead-disposition"),
     path("dispositions/", views.review, name="disposition-review"),
+    path("dispositions/<int:pk>/actions/", views.disposition_actions, name="disposition-actions"),
     path("dispositions/<int:pk>/change/", views.disposition_change_view, name="disposition-change"),
     path("dispositions/codes/", views.codes_page, name="disposition-codes"),
     path("dispositions/codes/<int:pk>/", views.code_edit, name="disposition-code-edit"),

@@ -15,6 +15,8 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.module_loading import import_string
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -28,7 +30,7 @@ from sdr_desk.dispositions.selectors import (
     dispositions_counts,
     dispositions_filter,
     dispositions_reviewable,
-    touch_counts_attach,
+    review_rows_attach,
 )
 from sdr_desk.dispositions.services import (
     DispositionInvalid,
@@ -131,7 +133,7 @@ def review(request: HttpRequest) -> HttpResponse:
     counts = dispositions_counts(query)
     # The summary already counted every row: the paginator takes that total instead of a second COUNT(*).
     page = KnownCountPaginator(query, 50, count=sum(c["n"] for c in counts)).get_page(request.GET.get("page"))
-    rows = touch_counts_attach(list(page.object_list))
+    rows = review_rows_attach(list(page.object_list))
     columns = _review_columns()
     for column in columns:
         column.attach(rows)
@@ -139,9 +141,29 @@ def review(request: HttpRequest) -> HttpResponse:
     params.pop("page", None)
     return render(request, "dispositions/review.html", {
         "form": form, "page": page, "rows": rows, "counts": counts, "params": params.urlencode(),
-        "columns": columns, "colspan": 8 + len(columns),
-        "codes": DispositionCode.objects.filter(is_active=True), "next": request.get_full_path(),
+        "columns": columns, "colspan": 8 + len(columns), "next": request.get_full_path(),
     }, status=400 if form.errors else 200)
+
+
+@require_GET
+@permission_required("dispositions.change_disposition", raise_exception=True)
+def disposition_actions(request: HttpRequest, pk: int) -> HttpResponse:
+    """The change and reopen forms of one row, asked for when the manager opens them.
+
+    The review page renders none of them (50 forms, each with every code, were most of its time): htmx swaps
+    this fragment into the row, and without JavaScript the row's link opens it as a page of its own.
+    """
+    disposition = get_object_or_404(Disposition.objects.select_related("lead", "code", "rep", "team"), pk=pk)
+    if not dispositions_reviewable(request.user).filter(pk=pk).exists():
+        raise PermissionDenied("Only the manager of the lead's team may change or reopen its disposition.")
+    back = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        back = ""
+    context = {"d": disposition, "codes": DispositionCode.objects.filter(is_active=True),
+               "next": back or reverse("disposition-review")}
+    template = "dispositions/_review_actions.html" if request.htmx else "dispositions/review_actions.html"
+    return render(request, template, context)
 
 
 def _review_action(request: HttpRequest, action: Callable[[], object], done: str) -> HttpResponse:

@@ -18,7 +18,16 @@ from inbound.models import Lead
 from inbound.payloads import StrictSerializer
 from sdr_desk.handoff.models import Handoff, HandoffStatus, MeetingStatus, RejectionReason
 from sdr_desk.handoff.selectors import handoffs_visible
-from sdr_desk.handoff.services import MEETING_OUTCOMES, NOTE_MAX, handoff_verdict, lead_handoff, meeting_outcome
+from sdr_desk.handoff.services import (
+    MEETING_OUTCOMES,
+    NOTE_MAX,
+    REASON_MAX,
+    handoff_cancel,
+    handoff_reassign,
+    handoff_verdict,
+    lead_handoff,
+    meeting_outcome,
+)
 from sdr_desk.qualification.api import QualifiedLeadCollectionApi, QualifiedLeadDetailApi, QualifiedLeadSerializer
 from sdr_desk.routing.api import RepOnly, _ownership_error, lead_work
 from sdr_desk.routing.ownership import OwnershipError
@@ -36,7 +45,8 @@ class HandoffOutSerializer(serializers.ModelSerializer):
         model = Handoff
         fields = ["id", "lead", "sdr", "ae", "ae_team", "status", "note", "meeting_at", "meeting_status",
                   "handed_at", "due_at", "verdict", "verdict_at", "verdict_reason", "accepted_at", "escalated",
-                  "escalated_at", "routed_by", "rule_set_version", "ics_uid", "ics_sequence"]
+                  "escalated_at", "reassigned_at", "cancelled_at", "cancel_reason", "routed_by", "rule_set_version",
+                  "ics_uid", "ics_sequence"]
         read_only_fields = fields
 
     def get_verdict(self, handoff: Handoff) -> str | None:
@@ -61,6 +71,16 @@ class MeetingInSerializer(StrictSerializer):
     outcome = serializers.ChoiceField(choices=list(MEETING_OUTCOMES))
     new_time = serializers.DateTimeField(required=False, allow_null=True, default=None,
                                          help_text="rescheduled only: ISO 8601 with a time zone")
+
+
+class ReassignInSerializer(StrictSerializer):
+    ae = serializers.IntegerField(help_text="the user id of an AE of an AE team, not the one who has it")
+    why = serializers.CharField(max_length=REASON_MAX, required=False, allow_blank=True, default="")
+
+
+class CancelInSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=REASON_MAX, allow_blank=True,
+                                   help_text="why the handoff is withdrawn (required; the AE and the timeline see it)")
 
 
 class RejectionReasonOutSerializer(serializers.ModelSerializer):
@@ -112,6 +132,31 @@ class HandoffMeetingApi(RepOnly, APIView):
             raise exceptions.PermissionDenied("You may not record meetings.")
         return _handoff_work(request, pk, into=MeetingInSerializer, work=lambda data: meeting_outcome(
             pk, user=request.user, outcome=data["outcome"], new_time=data["new_time"]))
+
+
+class HandoffReassignApi(RepOnly, APIView):
+    @extend_schema(operation_id="handoffs_reassign", request=ReassignInSerializer,
+                   responses={200: HandoffOutSerializer, 400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR})
+    def post(self, request: Request, pk: int) -> Response:
+        """The AE team's manager moves a pending handoff to another AE; its acceptance clock restarts."""
+        if not request.user.has_perm("handoff.view_handoff"):
+            raise exceptions.PermissionDenied("You may not reassign handoffs.")
+        return _handoff_work(request, pk, into=ReassignInSerializer, work=lambda data: handoff_reassign(
+            pk, user=request.user, ae=data["ae"], why=data["why"]))
+
+
+class HandoffCancelApi(RepOnly, APIView):
+    @extend_schema(operation_id="handoffs_cancel", request=CancelInSerializer,
+                   responses={200: HandoffOutSerializer, 400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR})
+    def post(self, request: Request, pk: int) -> Response:
+        """The SDR who handed it off (or their manager) withdraws a pending handoff, with a reason.
+
+        The meeting, if any, is cancelled; the lead is back on the SDR's board, open, with the status Qualified.
+        """
+        if not request.user.has_perm("handoff.view_handoff"):
+            raise exceptions.PermissionDenied("You may not cancel handoffs.")
+        return _handoff_work(request, pk, into=CancelInSerializer, work=lambda data: handoff_cancel(
+            pk, user=request.user, reason=data["reason"]))
 
 
 class HandoffCursor(CursorPagination):

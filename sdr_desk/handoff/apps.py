@@ -12,7 +12,7 @@ class HandoffConfig(AppConfig):
     lead_panels = ["handoff/_lead_panel.html"]
     # The timeline kinds this app records, offered to outbound webhooks (sdr_desk/webhooks).
     webhook_events = {
-        "handoff": "A lead handed off to an AE (or its handoff escalated)",
+        "handoff": "A lead handed off to an AE, or its handoff escalated, reassigned or cancelled",
         "handoff_verdict": "An AE accepted or rejected a handed-off lead",
         "meeting": "A meeting's outcome recorded (held, no-show, rescheduled, cancelled)",
     }

@@ -42,8 +42,13 @@ def invite_description(handoff: Handoff, answers: list[tuple[str, str]]) -> str:
 
 
 def invite_ics(handoff: Handoff, *, answers: list[tuple[str, str]], cancel: bool = False,
-               now: datetime | None = None) -> bytes:
-    """The VCALENDAR for the handoff's meeting: METHOD REQUEST, or CANCEL when ``cancel``."""
+               now: datetime | None = None, ae: object | None = None, lead_attends: bool = True) -> bytes:
+    """The VCALENDAR for the handoff's meeting: METHOD REQUEST, or CANCEL when ``cancel``.
+
+    ``ae`` names another AE than the handoff's (the one a reassignment took it from) and ``lead_attends``
+    False leaves the lead out: iTIP (RFC 5546 3.2.5) removes one attendee with a CANCEL to that attendee
+    alone, under the same UID and the raised SEQUENCE that the REQUEST to the others carries.
+    """
     assert handoff.meeting_at is not None, "an invitation needs a meeting time"
     now = now or datetime.now(UTC)
     calendar = Calendar()
@@ -62,8 +67,10 @@ def invite_ics(handoff: Handoff, *, answers: list[tuple[str, str]], cancel: bool
               + (f" ({lead.company})" if lead.company else ""))
     event.add("description", invite_description(handoff, answers))
     event.add("organizer", _address(handoff.sdr.email or settings.DEFAULT_FROM_EMAIL, _name(handoff.sdr)))
-    event.add("attendee", _address(handoff.ae.email, _name(handoff.ae), role="REQ-PARTICIPANT"))
-    event.add("attendee", _address(lead.email, lead.full_name, role="REQ-PARTICIPANT"))
+    attendee = ae or handoff.ae
+    event.add("attendee", _address(attendee.email, _name(attendee), role="REQ-PARTICIPANT"))  # type: ignore[attr-defined]
+    if lead_attends:
+        event.add("attendee", _address(lead.email, lead.full_name, role="REQ-PARTICIPANT"))
     event.add("status", "CANCELLED" if cancel else "CONFIRMED")
     calendar.add_component(event)
     return calendar.to_ical()

@@ -78,14 +78,14 @@ class HandoffSettings(models.Model):
         return f"{self.team}: handoff settings"
 
     def clean(self) -> None:
-        from scoring.models import REGIONS
-
         if not isinstance(self.countries, list) or not all(isinstance(c, str) and c.strip() for c in self.countries):
             raise ValidationError({"countries": "Give a list of ISO country codes or regions."})
-        unknown = [c for c in self.countries if c.upper() not in REGIONS and len(c) != 2]
+        from sdr_desk.handoff.territories import country_or_region
+
+        unknown = [c for c in self.countries if not country_or_region(c)]
         if unknown:
             raise ValidationError({"countries": f"Not ISO country codes or regions: {', '.join(unknown)}."})
-        if self.acceptance_sla_hours == 0:
+        if self.acceptance_sla_hours is not None and self.acceptance_sla_hours <= 0:
             raise ValidationError({"acceptance_sla_hours": "Give the AE at least an hour."})
         if self.ae_team_id and self.ae_team_id == self.team_id:
             raise ValidationError({"ae_team": "A team cannot hand off to itself."})
@@ -123,6 +123,10 @@ class Handoff(models.Model):
     verdict_reason = models.CharField(max_length=200, blank=True)
     escalated = models.BooleanField(default=False)
     escalated_at = models.DateTimeField(null=True, blank=True)
+    # A manager moved it to another AE (the acceptance clock restarted then); the SDR or their manager withdrew it.
+    reassigned_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=500, blank=True)
     routed_by = models.CharField(max_length=200, help_text='"territory: <team>", "round robin..." or "by hand"')
     rule_set_version = models.CharField(max_length=100, blank=True,
                                         help_text="the territory settings' version that routed it; empty by hand")

@@ -47,7 +47,7 @@ def lead_zones_set(handoffs: list[Handoff]) -> list[Handoff]:
 
 def handoff_current(lead_id: int) -> Handoff | None:
     """The lead's open handoff, else its latest one."""
-    return (Handoff.objects.filter(lead_id=lead_id).select_related("ae", "ae__rep", "ae_team", "sdr")
+    return (Handoff.objects.filter(lead_id=lead_id).select_related("ae", "ae__rep", "ae_team", "sdr", "sdr_team")
             .annotate(open_first=Case(When(status__in=OPEN_STATUSES, then=Value(0)), default=Value(1),
                                       output_field=IntegerField()))
             .order_by("open_first", "-handed_at", "-id").first())

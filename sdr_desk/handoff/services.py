@@ -1,7 +1,7 @@
 """The handoff's state changes, one function each; every one lands in the lead's timeline.
 
-Timeline kinds (offered to outbound webhooks): ``handoff`` (handed off, escalated), ``handoff_verdict``
-(accepted, rejected) and ``meeting`` (scheduled again, cancelled, held, no-show).
+Timeline kinds (offered to outbound webhooks): ``handoff`` (handed off, escalated, reassigned, cancelled),
+``handoff_verdict`` (accepted, rejected) and ``meeting`` (scheduled again, cancelled, held, no-show).
 Locks are taken as every desk service takes them: the lead's assignment row first, then the handoff.
 """
 
@@ -114,22 +114,35 @@ def handoff_answers(handoff: Handoff) -> list[tuple[str, str]]:
 # --- mail, after commit ----------------------------------------------------------------------------------
 
 
-def _invite_send(handoff_id: int, *, cancel: bool = False) -> None:
-    """Email the invitation (REQUEST or CANCEL) to the AE and the lead. Runs after commit; never raises."""
+def _invite_send(handoff_id: int, *, cancel: bool = False, ae_id: int | None = None) -> None:
+    """Email the invitation (REQUEST or CANCEL) to the AE and the lead. Runs after commit; never raises.
+
+    ``ae_id``: a CANCEL to that AE alone (a reassignment took the meeting from them), the lead left out.
+    """
     try:
         handoff = Handoff.objects.select_related("lead", "sdr", "ae").get(pk=handoff_id)
         if handoff.meeting_at is None:
             return
         method = "CANCEL" if cancel else "REQUEST"
-        body = invite_ics(handoff, answers=handoff_answers(handoff), cancel=cancel)
         lead = handoff.lead
-        subject = (f"Cancelled: call with {_name(handoff.ae)}" if cancel
-                   else f"Invitation: call with {_name(handoff.ae)}") + (f" ({lead.company})" if lead.company else "")
-        message = EmailMessage(subject=subject, body=("The meeting is cancelled." if cancel else
-                                                     f"{_name(handoff.sdr)} set up a call with {_name(handoff.ae)}. "
-                                                     f"The invitation is attached."),
-                               from_email=settings.DEFAULT_FROM_EMAIL,
-                               to=[address for address in (handoff.ae.email, lead.email) if address])
+        if ae_id is not None:
+            from django.contrib.auth import get_user_model
+
+            ae = get_user_model().objects.get(pk=ae_id)
+            body = invite_ics(handoff, answers=handoff_answers(handoff), cancel=True, ae=ae, lead_attends=False)
+            to = [ae.email]
+            subject = f"Cancelled for you: call with {lead.full_name or lead.email}"
+            text = f"This meeting now goes to {_name(handoff.ae)}; it is off your calendar."
+        else:
+            ae = handoff.ae
+            body = invite_ics(handoff, answers=handoff_answers(handoff), cancel=cancel)
+            to = [ae.email, lead.email]
+            subject = (f"Cancelled: call with {_name(ae)}" if cancel
+                       else f"Invitation: call with {_name(ae)}") + (f" ({lead.company})" if lead.company else "")
+            text = ("The meeting is cancelled." if cancel else
+                    f"{_name(handoff.sdr)} set up a call with {_name(ae)}. The invitation is attached.")
+        message = EmailMessage(subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL,
+                               to=[address for address in to if address])
         message.attach("invite.ics", body, f"text/calendar; method={method}")
         message.send()
     except Exception:  # noqa: BLE001 - the handoff is saved; a lost invitation is logged, and re-sent on a change
@@ -391,6 +404,136 @@ def meeting_outcome(handoff_id: int, *, user: AbstractBaseUser, outcome: str, ne
     handoff.save(update_fields=["meeting_status", "meeting_outcome_at"])
     _meeting_record(handoff, user=user, now=now, before=before, outcome=outcome,
                     summary="Meeting held" if outcome == "held" else "Meeting: the lead did not show")
+    return handoff
+
+
+# --- a manager reassigns, the SDR cancels ----------------------------------------------------------------
+
+
+REASON_MAX = 500
+
+
+def _may_reassign(user: AbstractBaseUser, handoff: Handoff) -> bool:
+    """The manager of the AE team it is with (or a superuser): the AEs' work is theirs to share out."""
+    return bool(getattr(user, "is_superuser", False)) or (
+        handoff.ae_team is not None and handoff.ae_team.manager_id == user.pk)
+
+
+def may_cancel(user: AbstractBaseUser, handoff: Handoff) -> bool:
+    """The SDR who handed it off, or the manager of the SDR's team (or a superuser)."""
+    return (user.pk == handoff.sdr_id or bool(getattr(user, "is_superuser", False))
+            or (handoff.sdr_team is not None and handoff.sdr_team.manager_id == user.pk))
+
+
+@transaction.atomic
+def handoff_reassign(handoff_id: int, *, user: AbstractBaseUser, ae: AbstractBaseUser | int, why: str = "",
+                     now: datetime | None = None) -> Handoff:
+    """A manager moves a pending (typically an escalated) handoff to another AE, restarting the acceptance clock.
+
+    Only the AE team's manager (403, field ``user``); a pending handoff only (409); the new AE must be an AE
+    of an AE team and not the one who has it (400, field ``ae``). The new AE's team and its SLA apply from now;
+    the escalation is cleared, so the sweep escalates it again if this AE lets it lapse too. With a meeting
+    ahead: SEQUENCE + 1, a CANCEL to the old AE alone and a REQUEST to the new AE and the lead, under the same
+    UID (the lead's calendar updates the event it has). Kind ``handoff``, change ``reassigned``.
+    """
+    now = now or timezone.now()
+    handoff, _ = _handoff_locked(handoff_id)
+    if not _may_reassign(user, handoff):
+        raise HandoffForbidden({"user": ["Only the manager of the AE team it is with may reassign a handoff."]})
+    if handoff.status != HandoffStatus.PENDING:
+        raise HandoffConflict(f"This handoff is {handoff.get_status_display().lower()}: only a pending one moves.")
+    why = why.strip()
+    named = _ae_named(ae)
+    errors: dict[str, list[str]] = {}
+    if named is None or named.team is None:
+        errors["ae"] = ["Choose an AE of an AE team."]
+    elif named.user_id == handoff.ae_id:
+        errors["ae"] = [f"It is with {_name(handoff.ae)} already: choose another AE."]
+    if len(why) > REASON_MAX:
+        errors["why"] = [f"At most {REASON_MAX} characters."]
+    if errors:
+        raise HandoffInvalid(errors)
+    assert named is not None
+    old_ae, old_team = handoff.ae, handoff.ae_team
+    before = {"ae": old_ae.get_username(), "ae_team": old_team.name if old_team else None,
+              "due_at": handoff.due_at.isoformat() if handoff.due_at else None, "escalated": handoff.escalated,
+              "sequence": handoff.ics_sequence}
+    handoff.ae, handoff.ae_team = named.user, named.team
+    handoff.due_at = acceptance_due(named.team, at=now)
+    handoff.escalated, handoff.escalated_at, handoff.reassigned_at = False, None, now
+    meeting = handoff.meeting_upcoming
+    if meeting:
+        handoff.ics_sequence += 1  # the same event with another attendee: calendars update it in place
+    handoff.save(update_fields=["ae", "ae_team", "due_at", "escalated", "escalated_at", "reassigned_at",
+                                "ics_sequence"])
+    timeline_record(lead=Lead(pk=handoff.lead_id), kind=HANDOFF_KIND, actor=user, occurred_at=now,
+                    summary=f"Handoff reassigned from {_name(old_ae)} to {_name(named.user)}"
+                    + (f" ({named.team.name})" if named.team else "") + (f": {why}" if why else ""),
+                    data={"handoff": handoff.pk, "change": "reassigned", "why": why, "before": before,
+                          "after": {"ae": named.user.get_username(), "ae_team": named.team.name,
+                                    "due_at": handoff.due_at.isoformat() if handoff.due_at else None,
+                                    "escalated": False, "sequence": handoff.ics_sequence}})
+    pk, old_id, lead_name = handoff.pk, old_ae.pk, str(handoff.lead)
+    new_email, old_email = named.user.email, old_ae.email
+    body = (f"{_name(user)} moved a handoff to you: {lead_name}, from {_name(handoff.sdr)}. Accept or reject it "
+            f"in your inbox" + (f" by {handoff.due_at:%Y-%m-%d %H:%M} UTC." if handoff.due_at else "."))
+    transaction.on_commit(lambda: _notice_send(f"Handoff reassigned to you: {lead_name}", body, [new_email]))
+    transaction.on_commit(lambda: _notice_send(
+        f"Handoff moved: {lead_name}", f"{_name(user)} moved it to {_name(named.user)}; nothing more to do.",
+        [old_email]))
+    if meeting:
+        transaction.on_commit(lambda: _invite_send(pk, cancel=True, ae_id=old_id))
+        transaction.on_commit(lambda: _invite_send(pk))
+    return handoff
+
+
+@transaction.atomic
+def handoff_cancel(handoff_id: int, *, user: AbstractBaseUser, reason: str, now: datetime | None = None) -> Handoff:
+    """The SDR (or their manager) withdraws a pending handoff: the lead comes back to them, still qualified.
+
+    Refused, changing nothing: anyone else (403, field ``user``), a handoff the AE has decided on or that is
+    cancelled (409), no reason or one over 500 characters (400, field ``reason``). A meeting ahead is cancelled
+    (SEQUENCE + 1, CANCEL sent). The lead goes back to the SDR through ``lead_owner_change`` (kind
+    ``returned``), open on their board; dispositions retire "Qualified - handed to AE" (it is no longer true)
+    and the lead's status is Qualified again, as a CRM keeps a lead's qualification when the opportunity is
+    withdrawn: the answers stand, and the SDR hands it off again or dispositions it otherwise.
+    Kind ``handoff``, change ``cancelled``.
+    """
+    from inbound.models import LeadStatus
+
+    now = now or timezone.now()
+    handoff, assignment = _handoff_locked(handoff_id)
+    if not may_cancel(user, handoff):
+        raise HandoffForbidden({"user": ["Only the SDR who handed it off, or their manager, may cancel it."]})
+    if handoff.status != HandoffStatus.PENDING:
+        raise HandoffConflict(f"This handoff is {handoff.get_status_display().lower()}: only a pending one is "
+                              f"cancelled (an accepted one is the AE's to reject).")
+    reason = reason.strip()
+    if not reason:
+        raise HandoffInvalid({"reason": ["Say why it is cancelled: the AE and the timeline see it."]})
+    if len(reason) > REASON_MAX:
+        raise HandoffInvalid({"reason": [f"At most {REASON_MAX} characters."]})
+    handoff.status, handoff.cancelled_at, handoff.cancel_reason = HandoffStatus.CANCELLED, now, reason
+    handoff.save(update_fields=["status", "cancelled_at", "cancel_reason"])
+    if handoff.meeting_upcoming:
+        _meeting_cancel(handoff, user=user, now=now, why="the handoff was cancelled")
+    status_before = Lead.objects.filter(pk=handoff.lead_id).values_list("status", flat=True).first()
+    if assignment.state == LeadState.CLOSED:
+        state = LeadState.WORKING if assignment.first_touch_at else LeadState.ASSIGNED
+        lead_owner_change(assignment, owner=handoff.sdr, team=handoff.sdr_team or assignment.team, state=state,
+                          kind="returned", reason=f"handoff cancelled by {_name(user)}: {reason}", actor=user,
+                          now=now)
+    Lead.objects.filter(pk=handoff.lead_id).update(status=LeadStatus.QUALIFIED, updated_at=now)
+    timeline_record(lead=Lead(pk=handoff.lead_id), kind=HANDOFF_KIND, actor=user, occurred_at=now,
+                    summary=f"Handoff to {_name(handoff.ae)} cancelled by {_name(user)}: {reason}",
+                    data={"handoff": handoff.pk, "change": "cancelled", "reason": reason,
+                          "ae": handoff.ae.get_username(), "sdr": handoff.sdr.get_username(),
+                          "before": {"status": HandoffStatus.PENDING, "lead_status": status_before},
+                          "after": {"status": HandoffStatus.CANCELLED, "lead_status": LeadStatus.QUALIFIED}})
+    ae_email, lead_name = handoff.ae.email, str(handoff.lead)
+    transaction.on_commit(lambda: _notice_send(
+        f"Handoff cancelled: {lead_name}", f"{_name(user)} cancelled the handoff ({reason}). Nothing more to do.",
+        [ae_email]))
     return handoff
 
 

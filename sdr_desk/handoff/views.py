@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -17,10 +19,18 @@ from sdr_desk.board.views import lead_rerender
 from sdr_desk.board.zones import viewer_zone
 from sdr_desk.handoff.models import Handoff, RejectionReason
 from sdr_desk.handoff.selectors import inbox, lead_zones_set
-from sdr_desk.handoff.services import HandoffInvalid, handoff_verdict, lead_handoff, meeting_outcome
+from sdr_desk.handoff.services import (
+    HandoffInvalid,
+    handoff_cancel,
+    handoff_reassign,
+    handoff_verdict,
+    lead_handoff,
+    meeting_outcome,
+)
 from sdr_desk.homes import desk_roles
 from sdr_desk.navigation import posted_next
 from sdr_desk.roles import Role
+from sdr_desk.routing.models import Rep, RepRole, Team
 from sdr_desk.routing.ownership import FieldsInvalid, OwnershipError
 
 INBOX_ROLES = frozenset({Role.AE, Role.MANAGER, Role.ADMIN})
@@ -72,18 +82,24 @@ def handoff_inbox(request: HttpRequest) -> HttpResponse:
     """The AE's home: pending handoffs first with the time left to accept, then the rest; managers see their teams'."""
     _inbox_allowed(request)
     handoffs = lead_zones_set(list(inbox(request.user)[:200]))
+    # The AEs a manager may move a pending handoff to (read once, only when one of them is theirs to move).
+    reassignable = any(h.status == "pending" and h.ae_team is not None and h.ae_team.manager_id == request.user.pk
+                       for h in handoffs) or (request.user.is_superuser and handoffs)
+    aes = (list(Rep.objects.filter(role=RepRole.AE, team__isnull=False).select_related("user", "team")
+                .order_by("team__name", "user__first_name", "user__username")) if reassignable else [])
     return render(request, "handoff/inbox.html", {
-        "handoffs": handoffs, "reasons": RejectionReason.objects.filter(is_active=True),
+        "handoffs": handoffs, "reasons": RejectionReason.objects.filter(is_active=True), "aes": aes,
         "now": timezone.now(), "zone": viewer_zone(request).key,
         "min": timezone.now().astimezone(viewer_zone(request).zone).strftime("%Y-%m-%dT%H:%M"),
     })
 
 
-def _back(request: HttpRequest) -> HttpResponse:
-    return redirect(posted_next(request) or "handoff-inbox")
+def _back(request: HttpRequest, default: str) -> HttpResponse:
+    return redirect(posted_next(request) or default)
 
 
-def _inbox_action(request: HttpRequest, action, done: str) -> HttpResponse:  # noqa: ANN001
+def _inbox_action(request: HttpRequest, action, done: str,  # noqa: ANN001
+                  back: str = "handoff-inbox") -> HttpResponse:
     try:
         action()
     except OwnershipError as error:
@@ -93,10 +109,9 @@ def _inbox_action(request: HttpRequest, action, done: str) -> HttpResponse:  # n
             messages.error(request, f"{field.replace('_', ' ').capitalize()}: {' '.join(errors)}")
         if not getattr(error, "errors", None):
             messages.error(request, error.message)
-        response = _back(request)
-        return response
+        return _back(request, back)
     messages.success(request, done)
-    return _back(request)
+    return _back(request, back)
 
 
 @require_POST
@@ -117,3 +132,70 @@ def handoff_meeting_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _inbox_action(request, lambda: meeting_outcome(pk, user=request.user, outcome=outcome,
                                                           new_time=_local_time_posted(request, "new_time")),
                          f"Meeting recorded: {outcome.replace('_', '-')}.")
+
+
+@require_POST
+@permission_required("handoff.view_handoff", raise_exception=True)
+def handoff_reassign_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The AE team's manager moves a pending handoff to another AE (the service says who may)."""
+    get_object_or_404(Handoff, pk=pk)
+    ae = request.POST.get("ae", "").strip()
+
+    def reassign() -> Handoff:
+        if not ae.isdigit():
+            raise HandoffInvalid({"ae": ["Choose an AE of an AE team."]})
+        return handoff_reassign(pk, user=request.user, ae=int(ae), why=request.POST.get("why", ""))
+
+    return _inbox_action(request, reassign, "Reassigned: the new AE has it, with a fresh deadline.")
+
+
+@require_POST
+@permission_required("handoff.view_handoff", raise_exception=True)
+def handoff_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The SDR (or their manager) withdraws a pending handoff; the lead is back on their board, qualified."""
+    handoff = get_object_or_404(Handoff, pk=pk)
+    return _inbox_action(request, lambda: handoff_cancel(pk, user=request.user, reason=request.POST.get("reason", "")),
+                         "Handoff cancelled: the lead is back on the SDR's board, still qualified.",
+                         back=reverse("lead-detail", args=[handoff.lead_id]))
+
+
+# --- the managers' handoff settings: territories, SLAs, fallbacks ---------------------------------------------
+
+
+def _settings_render(request: HttpRequest, *, bound: Any = None, status: int = 200) -> HttpResponse:
+    from sdr_desk.handoff.routing import ae_teams
+    from sdr_desk.handoff.territories import settings_form, teams_managed
+
+    ae_ids = {team.pk for team in ae_teams()}
+    rows = []
+    for team in teams_managed(request.user):
+        is_ae = team.pk in ae_ids
+        form = bound if bound is not None and bound.instance.team_id == team.pk else settings_form(team, is_ae=is_ae)
+        rows.append({"team": team, "is_ae": is_ae, "form": form})
+    return render(request, "handoff/settings.html", {
+        "ae_rows": [r for r in rows if r["is_ae"]], "sdr_rows": [r for r in rows if not r["is_ae"]],
+    }, status=status)
+
+
+@require_GET
+@permission_required("handoff.change_handoffsettings", raise_exception=True)
+def handoff_settings(request: HttpRequest) -> HttpResponse:
+    """Per AE team its territory, order and acceptance SLA; per SDR team its fallback AE team (the teams one manages)."""
+    return _settings_render(request)
+
+
+@require_POST
+@permission_required("handoff.change_handoffsettings", raise_exception=True)
+def handoff_settings_save(request: HttpRequest, team_id: int) -> HttpResponse:
+    """Save one team's settings; field errors come back beside that team's form (400), saving nothing."""
+    from sdr_desk.handoff.territories import territory_save
+
+    get_object_or_404(Team, pk=team_id)
+    try:
+        saved, form = territory_save(team_id, user=request.user, data=request.POST)
+    except OwnershipError as error:
+        raise PermissionDenied(error.message) from error
+    if saved is None:
+        return _settings_render(request, bound=form, status=400)
+    messages.success(request, f"{saved.team.name}: handoff settings saved (version {saved.version}).")
+    return redirect("handoff-settings")

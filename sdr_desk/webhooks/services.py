@@ -71,7 +71,12 @@ def event_id_of(entry: TimelineEntry) -> str:
 
 def lead_api_url(lead_id: int) -> str:
     """The lead's API address; absolute when ``DESK_BASE_URL`` (e.g. https://desk.example.com) is set."""
-    return getattr(settings, "DESK_BASE_URL", "").rstrip("/") + reverse("api-lead-detail", args=[lead_id])
+    return settings.DESK_BASE_URL.rstrip("/") + reverse("api-lead-detail", args=[lead_id])
+
+
+def lead_page_url(lead_id: int) -> str:
+    """The lead's page, for a person following the link from the CRM; absolute like ``lead_api_url``."""
+    return settings.DESK_BASE_URL.rstrip("/") + reverse("lead-detail", args=[lead_id])
 
 
 def event_payload(entry: TimelineEntry, *, email: str) -> dict[str, Any]:
@@ -80,7 +85,8 @@ def event_payload(entry: TimelineEntry, *, email: str) -> dict[str, Any]:
         "id": event_id_of(entry),
         "type": entry.kind,
         "occurred_at": entry.occurred_at.isoformat(),
-        "lead": {"id": entry.lead_id, "email": email, "url": lead_api_url(entry.lead_id)},
+        "lead": {"id": entry.lead_id, "email": email, "url": lead_api_url(entry.lead_id),
+                 "page": lead_page_url(entry.lead_id)},
         "summary": entry.summary,
         "data": entry.data,
     }

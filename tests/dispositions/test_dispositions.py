@@ -229,26 +229,26 @@ class TestApi:
 
     def test_a_teammate_gets_403_a_second_one_409_an_unknown_lead_404(self, desk):
         url = reverse("api-lead-disposition", args=[desk["lead"].pk])
-        assert self.client_for(desk["bob"]).post(url, {"code": "duplicate"}, format="json").status_code == 403
-        assert self.client_for(desk["ann"]).post(url, {"code": "duplicate"}, format="json").status_code == 201
-        second = self.client_for(desk["ann"]).post(url, {"code": "duplicate"}, format="json")
+        assert self.client_for(desk["bob"]).post(url, {"code": "no-response"}, format="json").status_code == 403
+        assert self.client_for(desk["ann"]).post(url, {"code": "no-response"}, format="json").status_code == 201
+        second = self.client_for(desk["ann"]).post(url, {"code": "no-response"}, format="json")
         assert second.status_code == 409 and second.json()["error"] == "already_dispositioned"
         missing = reverse("api-lead-disposition", args=[desk["lead"].pk + 1000])
-        assert self.client_for(desk["ann"]).post(missing, {"code": "duplicate"}, format="json").status_code == 404
+        assert self.client_for(desk["ann"]).post(missing, {"code": "no-response"}, format="json").status_code == 404
 
     @pytest.mark.parametrize("role", [Role.MARKETING, Role.AE])
     def test_marketing_and_aes_may_not(self, desk, role):
         outsider = UserFactory(username=f"someone-{role}", roles=[role])
         url = reverse("api-lead-disposition", args=[desk["lead"].pk])
-        assert self.client_for(outsider).post(url, {"code": "duplicate"}, format="json").status_code == 403
+        assert self.client_for(outsider).post(url, {"code": "no-response"}, format="json").status_code == 403
         assert not Disposition.objects.exists()
 
     def test_anonymous_callers_and_api_keys_may_not(self, desk, api_key):
         url = reverse("api-lead-disposition", args=[desk["lead"].pk])
-        assert APIClient().post(url, {"code": "duplicate"}, format="json").status_code in (401, 403)
+        assert APIClient().post(url, {"code": "no-response"}, format="json").status_code in (401, 403)
         keyed = APIClient()
         keyed.credentials(HTTP_AUTHORIZATION=f"Api-Key {api_key}")
-        assert keyed.post(url, {"code": "duplicate"}, format="json").status_code in (401, 403)
+        assert keyed.post(url, {"code": "no-response"}, format="json").status_code in (401, 403)
         assert not Disposition.objects.exists()
 
     def test_the_codes_list_the_active_ones_in_order(self, desk):

@@ -79,7 +79,8 @@ def test_a_manager_reviews_a_disposition_and_reopens_it(page, live_server, trans
     page.wait_for_url("**/dispositions/")
     assert page.locator(".review-table tbody tr").count() == 3
     row = page.locator(".review-table tbody tr", has_text="Grace Example")
-    row.locator("summary").click()
+    row.locator("a", has_text="Change or reopen").click()  # the forms come on demand (htmx)
+    row.locator("input[name=why][aria-label='Why reopen']").wait_for()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "disposition-review.png"), full_page=True)
     row.locator("input[name=why][aria-label='Why reopen']").fill("She called back asking for pricing")

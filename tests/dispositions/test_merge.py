@@ -262,6 +262,51 @@ class TestApi:
                                                  format="json").status_code == 404
 
 
+    def test_the_lead_says_which_lead_it_was_merged_into(self, desk):
+        client = self.client_for(desk["ann"])
+        detail = reverse("api-lead-detail", args=[desk["dup"].pk])
+        assert client.get(detail).json()["merged_into"] is None
+        lead_merge(desk["dup"].pk, into_id=desk["survivor"].pk, user=desk["ann"])
+        assert client.get(detail).json()["merged_into"] == desk["survivor"].pk
+        assert client.get(reverse("api-lead-detail", args=[desk["survivor"].pk])).json()["merged_into"] is None
+        listed = {row["id"]: row["merged_into"] for row in client.get(reverse("api-leads")).json()["results"]}
+        assert listed[desk["dup"].pk] == desk["survivor"].pk
+
+    def test_the_schema_has_merged_into_as_a_nullable_integer(self, desk):
+        schema = self.client_for(desk["ann"]).get("/api/schema/?format=json").json()
+        lead = schema["paths"]["/api/v1/leads/{id}/"]["get"]["responses"]["200"]["content"]["application/json"]
+        field = schema["components"]["schemas"][lead["schema"]["$ref"].rsplit("/", 1)[1]]["properties"]["merged_into"]
+        assert field["type"] == "integer" and field["nullable"] is True and field["readOnly"] is True
+        body = schema["components"]["schemas"]["DispositionInRequest"]["properties"]
+        assert body["into"]["type"] == "integer"
+
+    def test_a_plain_duplicate_disposition_without_a_survivor_is_a_field_error(self, desk):
+        url = reverse("api-lead-disposition", args=[desk["dup"].pk])
+        before = counts(desk["dup"].pk), counts(desk["survivor"].pk)
+        response = self.client_for(desk["ann"]).post(url, {"code": "duplicate"}, format="json")
+        assert response.status_code == 400 and list(response.json()["fields"]) == ["into"], response.json()
+        response = self.client_for(desk["ann"]).post(url, {"code": "no-response", "into": desk["survivor"].pk},
+                                                     format="json")
+        assert response.status_code == 400 and list(response.json()["fields"]) == ["into"]
+        assert unchanged(desk, *before) and not Disposition.objects.exists()
+        assert LeadAssignment.objects.get(lead=desk["dup"]).state != LeadState.CLOSED
+
+    def test_a_duplicate_disposition_with_its_survivor_merges(self, desk):
+        url = reverse("api-lead-disposition", args=[desk["dup"].pk])
+        response = self.client_for(desk["ann"]).post(url, {"code": "duplicate", "into": desk["survivor"].pk},
+                                                     format="json")
+        assert response.status_code == 201, response.json()
+        assert response.json()["code"] == "duplicate"
+        assert Lead.objects.get(pk=desk["dup"].pk).merged_into_id == desk["survivor"].pk
+        assert counts(desk["dup"].pk)["touches"] == 0
+        for into in (desk["dup"].pk, 999_999):  # a bad survivor is the merge's own field error
+            other = hot_lead(email=f"x{into}@corp.io")
+            lead_route(other.pk)
+            response = self.client_for(desk["boss"]).post(reverse("api-lead-disposition", args=[other.pk]),
+                                                          {"code": "duplicate", "into": into}, format="json")
+            assert response.status_code == 400 and "into" in response.json()["fields"]
+
+
 @pytest.mark.django_db
 class TestPage:
     def test_choosing_duplicate_with_the_survivors_email_merges(self, desk, client):

@@ -167,3 +167,68 @@ class TestReopen:
         assert client.post(reverse("disposition-reopen", args=[desk["theirs"].pk]),
                            {"why": "x"}).status_code == 403
         assert client.get(reverse("disposition-reopen", args=[desk["mine"].pk])).status_code == 405
+
+
+class TestRowActions:
+    """The change and reopen forms come with a row when asked for (htmx), or as a page without JavaScript."""
+
+    def test_the_page_renders_no_forms_only_a_link_to_them(self, client, desk):
+        client.force_login(desk["boss"])
+        page = client.get(reverse("disposition-review")).content.decode()
+        actions = reverse("disposition-actions", args=[desk["mine"].pk])
+        assert reverse("disposition-change", args=[desk["mine"].pk]) not in page
+        assert f'href="{actions}?next=' in page and f'hx-get="{actions}?next=' in page
+        assert 'hx-target="closest td"' in page
+
+    def test_htmx_gets_the_fragment_with_both_forms(self, client, desk):
+        client.force_login(desk["boss"])
+        response = client.get(reverse("disposition-actions", args=[desk["mine"].pk]), {"next": "/dispositions/?page=2"},
+                              headers={"HX-Request": "true"})
+        body = response.content.decode()
+        assert response.status_code == 200 and "<html" not in body
+        assert reverse("disposition-change", args=[desk["mine"].pk]) in body
+        assert reverse("disposition-reopen", args=[desk["mine"].pk]) in body
+        assert 'value="/dispositions/?page=2"' in body and "csrfmiddlewaretoken" in body
+        assert 'value="bad-fit"' in body  # every active code to change to
+
+    def test_without_javascript_it_is_a_page_whose_forms_post_back_to_the_review(self, client, desk):
+        client.force_login(desk["boss"])
+        response = client.get(reverse("disposition-actions", args=[desk["mine"].pk]), {"next": "https://evil.example/"})
+        body = response.content.decode()
+        assert response.status_code == 200 and "<html" in body and "Change or reopen" in body
+        assert 'value="/dispositions/"' in body and "evil.example" not in body
+        done = client.post(reverse("disposition-reopen", args=[desk["mine"].pk]), {"why": "Back", "next": "/dispositions/"})
+        assert done.status_code == 302 and done["Location"] == "/dispositions/"
+
+    def test_a_history_row_says_it_cannot_be_changed(self, client, desk):
+        disposition_reopen(desk["mine"].pk, user=desk["boss"], why="Try again")
+        client.force_login(desk["boss"])
+        response = client.get(reverse("disposition-actions", args=[desk["mine"].pk]), headers={"HX-Request": "true"})
+        assert response.status_code == 200 and b"This disposition is history" in response.content
+        assert reverse("disposition-change", args=[desk["mine"].pk]).encode() not in response.content
+
+    def test_it_answers_in_a_fixed_number_of_queries(self, client, desk, django_assert_max_num_queries):
+        client.force_login(desk["boss"])
+        url = reverse("disposition-actions", args=[desk["mine"].pk])
+        client.get(url, headers={"HX-Request": "true"})
+        with django_assert_max_num_queries(8):
+            client.get(url, headers={"HX-Request": "true"})
+
+    @pytest.mark.parametrize("who", ["other_boss", "ann", "sdr", "ae", "marketing", "anonymous", "boss"])
+    def test_only_the_teams_manager_may_open_it(self, client, desk, who):
+        users = {"sdr": (Role.SDR,), "ae": (Role.AE,), "marketing": (Role.MARKETING,)}
+        if who in users:
+            client.force_login(UserFactory(username=f"u-{who}", roles=list(users[who])))
+        elif who != "anonymous":
+            client.force_login(desk[who])
+        response = client.get(reverse("disposition-actions", args=[desk["mine"].pk]), headers={"HX-Request": "true"})
+        expected = {"boss": 200, "anonymous": 302}.get(who, 403)
+        assert response.status_code == expected
+        if expected == 403:
+            assert b"disposition-change" not in response.content and b'name="why"' not in response.content
+
+    def test_an_unknown_disposition_is_404_and_a_post_405(self, client, desk):
+        client.force_login(desk["boss"])
+        assert client.get(reverse("disposition-actions", args=[999_999])).status_code == 404
+        assert client.post(reverse("disposition-actions", args=[desk["mine"].pk])).status_code == 405
+        assert Disposition.objects.get(pk=desk["mine"].pk).is_current

@@ -73,3 +73,40 @@ def test_an_sdr_hands_off_the_ae_accepts_and_the_manager_sees_it(page, live_serv
     row = row if row.count() else page.locator(".review-table tbody tr").first
     assert "Accepted" in row.inner_text()
     page.screenshot(path=str(SCREENSHOTS / "handoff-review.png"), full_page=True)
+
+
+def test_a_manager_sets_a_territory_and_reassigns_a_handoff(page, live_server, transactional_db):
+    boss = UserFactory(username="boss", first_name="Priya", roles=[Role.MANAGER])
+    team = team_make("Inbound", visibility="claim", manager=boss)
+    ann = rep_make("ann", team)
+    aes = team_make("Americas AEs", visibility="owned", is_default=False, manager=boss)
+    HandoffSettings.objects.create(team=aes, countries=["NA"], acceptance_sla_hours=8)
+    HandoffSettings.objects.create(team=team, ae_team=aes)
+    ae_make("amy", aes)
+    carl = ae_make("carl", aes)
+    lead = ready_lead(ann, country="US", first_name="Ada", last_name="Lovelace", company="Engines")
+    from sdr_desk.handoff.services import lead_handoff
+
+    handoff = lead_handoff(lead.pk, sdr=ann, ae=Handoff._meta.get_field("ae").related_model.objects.get(username="amy"))
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    sign_in(page, live_server, "boss", "/handoffs/settings/")
+    page.fill(f"input[name='team{aes.pk}-countries']", "US, XX")
+    page.locator(f"form#settings-{aes.pk} button").click()
+    page.wait_for_selector("text=Not an ISO country code or a region: XX")
+    page.screenshot(path=str(SCREENSHOTS / "handoff-settings-error.png"), full_page=True)
+    page.fill(f"input[name='team{aes.pk}-countries']", "US, CA")
+    page.fill(f"input[name='team{aes.pk}-acceptance_sla_hours']", "4")
+    page.locator(f"form#settings-{aes.pk} button").click()
+    page.wait_for_selector("text=handoff settings saved")
+    page.screenshot(path=str(SCREENSHOTS / "handoff-settings.png"), full_page=True)
+    assert HandoffSettings.objects.get(team=aes).countries == ["US", "CA"]
+
+    page.goto(f"{live_server.url}/handoffs/")
+    item = page.locator(f"[data-handoff='{handoff.pk}']")
+    item.locator("select[name=ae]").select_option(str(carl.pk))
+    item.locator("input[name=why]").fill("Amy is at the offsite")
+    item.locator("button", has_text="Reassign").click()
+    page.wait_for_selector("text=Reassigned: the new AE has it")
+    page.screenshot(path=str(SCREENSHOTS / "handoff-reassigned.png"), full_page=True)
+    assert Handoff.objects.get(pk=handoff.pk).ae == carl

@@ -56,6 +56,16 @@ def matrix(desk, handoff):
          {"sdr": 403, "ae": 200, "manager": 403, "marketing": 403, "admin": 403, "anonymous": 403}),
         ("api meeting", "post", reverse("api-handoff-meeting", args=[handoff.pk]), {"outcome": "cancelled"},
          {"sdr": 200, "ae": 200, "manager": 200, "marketing": 403, "admin": 200, "anonymous": 403}),
+        # Reassign: the AE team's manager (and a superuser); cancel: the SDR (and a superuser; their own
+        # manager too, tested in test_reassign_cancel.py).
+        ("page reassign", "post", reverse("handoff-reassign", args=[handoff.pk]), {"ae": desk["carl"].pk},
+         {"sdr": 403, "ae": 403, "manager": 302, "marketing": 403, "admin": 302, "anonymous": 302}),
+        ("api reassign", "post", reverse("api-handoff-reassign", args=[handoff.pk]), {"ae": desk["carl"].pk},
+         {"sdr": 403, "ae": 403, "manager": 200, "marketing": 403, "admin": 200, "anonymous": 403}),
+        ("page cancel", "post", reverse("handoff-cancel", args=[handoff.pk]), {"reason": "Not ready after all"},
+         {"sdr": 302, "ae": 403, "manager": 403, "marketing": 403, "admin": 302, "anonymous": 302}),
+        ("api cancel", "post", reverse("api-handoff-cancel", args=[handoff.pk]), {"reason": "Not ready after all"},
+         {"sdr": 200, "ae": 403, "manager": 403, "marketing": 403, "admin": 200, "anonymous": 403}),
     ]
 
 
@@ -64,7 +74,8 @@ def test_every_new_url_for_every_role(desk, people, role):
     handoff = lead_handoff(desk["lead"].pk, sdr=desk["ann"], ae=desk["amy"], meeting_at=soon())
     for name, method, url, body, expected in matrix(desk, handoff):
         # Each write runs on a fresh pending handoff with a meeting ahead, so one role's success is not the next's 409.
-        Handoff.objects.filter(pk=handoff.pk).update(status=HandoffStatus.PENDING, meeting_status="scheduled")
+        Handoff.objects.filter(pk=handoff.pk).update(status=HandoffStatus.PENDING, meeting_status="scheduled",
+                                                     ae=desk["amy"], ae_team=desk["americas"])
         client = client_of(people[role])
         response = getattr(client, method)(url, body, format="json") if method == "post" and name.startswith("api") \
             else getattr(client, method)(url, body or {})
@@ -117,7 +128,8 @@ class TestReads:
     def test_the_schema_has_every_endpoint(self, desk):
         schema = client_of(desk["ann"]).get("/api/schema/?format=json").json()
         for path in ("/api/v1/leads/{id}/handoff/", "/api/v1/handoffs/", "/api/v1/handoffs/{id}/verdict/",
-                     "/api/v1/handoffs/{id}/meeting/", "/api/v1/rejection-reasons/"):
+                     "/api/v1/handoffs/{id}/meeting/", "/api/v1/rejection-reasons/", "/api/v1/handoffs/{id}/reassign/",
+                     "/api/v1/handoffs/{id}/cancel/"):
             assert path in schema["paths"], path
         assert "handoff" in schema["components"]["schemas"]["HandoffLead"]["properties"]
 

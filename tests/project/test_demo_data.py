@@ -9,12 +9,14 @@ import re
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
+from django.db import transaction
 from django.db.models import Count, F, Min
 from django.test import override_settings
 from django.utils import timezone
@@ -266,13 +268,26 @@ FRESH = timedelta(hours=2)  # seed_demo's default --fresh-hours
 WAITING = [LeadState.OFFERED, LeadState.ASSIGNED, LeadState.QUEUED]
 
 
-@pytest.fixture
-def worked_desk() -> datetime:
-    """A 60-lead demo desk; returns when seeding started."""
-    started = timezone.now()
-    with override_settings(DEBUG=True):
-        seed(leads=60)
-    return started
+@pytest.fixture(scope="class")
+def worked_desk(django_db_setup, django_db_blocker) -> Iterator[datetime]:
+    """A 60-lead demo desk, seeded once for the tests of ``TestWorkedDesk``; returns when seeding started.
+
+    The seed is the slowest thing in this module (a month of intake, routing, touches, dispositions and
+    handoffs through the real services), and those tests only read it (or write inside their own test
+    transaction). So it is made once, inside a transaction left open for the class, as Django's
+    ``setUpTestData`` does: each test runs in a savepoint within it, and the class's end rolls it all back.
+    """
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            started = timezone.now()
+            with override_settings(DEBUG=True):
+                seed(leads=60)
+            yield started
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
 
 
 def post_lead(email: str, capture) -> LeadAssignment:
@@ -286,67 +301,71 @@ def post_lead(email: str, capture) -> LeadAssignment:
     return LeadAssignment.objects.get(lead__email=email)
 
 
-def test_every_demo_lead_is_routed_when_it_arrived(worked_desk):
-    assert Lead.objects.count() == 60
-    assert not Lead.objects.filter(assignment__isnull=True).exists()
-    for lead in Lead.objects.filter(created_at__lt=worked_desk - FRESH):
-        first = lead.timeline.filter(kind="owner").order_by("occurred_at", "id").first()
-        assert first.occurred_at == lead.created_at, lead.email  # routed on the clock it arrived by
+@pytest.mark.django_db
+class TestWorkedDesk:
+    """What a month on the demo desk leaves behind (one seeded desk for the class)."""
+
+    def test_every_demo_lead_is_routed_when_it_arrived(self, worked_desk):
+        assert Lead.objects.count() == 60
+        assert not Lead.objects.filter(assignment__isnull=True).exists()
+        for lead in Lead.objects.filter(created_at__lt=worked_desk - FRESH):
+            first = lead.timeline.filter(kind="owner").order_by("occurred_at", "id").first()
+            assert first.occurred_at == lead.created_at, lead.email  # routed on the clock it arrived by
 
 
-def test_most_older_hot_leads_were_answered_in_the_past(worked_desk):
-    hot = LeadAssignment.objects.filter(is_hot=True, lead__created_at__lt=worked_desk - FRESH)
-    answered = hot.filter(response_seconds__gt=0, sla_started_at__lt=F("first_touch_at"),
-                          first_touch_at__lt=worked_desk)
+    def test_most_older_hot_leads_were_answered_in_the_past(self, worked_desk):
+        hot = LeadAssignment.objects.filter(is_hot=True, lead__created_at__lt=worked_desk - FRESH)
+        answered = hot.filter(response_seconds__gt=0, sla_started_at__lt=F("first_touch_at"),
+                              first_touch_at__lt=worked_desk)
 
-    assert hot.count() >= 10
-    assert answered.count() >= 0.75 * hot.count()
-    assert Touch.objects.filter(is_first=True, lead__in=answered.values("lead")).count() >= answered.count()
-    responses = list(answered.values_list("response_seconds", flat=True))
-    assert min(responses) <= 300 and max(responses) > 3600  # many inside five minutes, some after an hour
-    hand_raisers = list(answered.filter(tier="hand_raiser").values_list("response_seconds", flat=True))
-    assert sum(seconds <= 300 for seconds in hand_raisers) >= 0.4 * len(hand_raisers)
-
-
-def test_reps_work_leads_the_way_a_team_does(worked_desk):
-    touches = Touch.objects.select_related("rep")
-
-    assert {touch.rep.username for touch in touches} >= {"sdr1", "sdr2"}  # claim mode: both reps claim
-    assert {touch.channel for touch in touches} >= {"call", "email", "linkedin"}
-    assert {touch.outcome for touch in touches if touch.channel == "call"} >= {"connected", "voicemail", "no_answer"}
-    assert all(touch.notes and "{" not in touch.notes for touch in touches)
-    assert touches.filter(is_first=False).exists()  # follow-ups
-    assert TimelineEntry.objects.filter(kind="owner", summary__startswith="Claimed by").exists()
-    assert LeadAssignment.objects.filter(state=LeadState.CLOSED).exists()
+        assert hot.count() >= 10
+        assert answered.count() >= 0.75 * hot.count()
+        assert Touch.objects.filter(is_first=True, lead__in=answered.values("lead")).count() >= answered.count()
+        responses = list(answered.values_list("response_seconds", flat=True))
+        assert min(responses) <= 300 and max(responses) > 3600  # many inside five minutes, some after an hour
+        hand_raisers = list(answered.filter(tier="hand_raiser").values_list("response_seconds", flat=True))
+        assert sum(seconds <= 300 for seconds in hand_raisers) >= 0.4 * len(hand_raisers)
 
 
-def test_reps_have_next_steps_planned_some_due_today_and_none_on_a_closed_lead(worked_desk):
-    planned = LeadAssignment.objects.filter(next_step_at__isnull=False)
-    assert planned.exists()
-    assert not planned.exclude(state=LeadState.WORKING).exists()
-    assert planned.filter(next_step_at__lt=worked_desk + timedelta(days=1)).exists()  # something due soon
-    assert all(a.next_step for a in planned)
-    assert TimelineEntry.objects.filter(kind="next_step").count() == planned.count()
+    def test_reps_work_leads_the_way_a_team_does(self, worked_desk):
+        touches = Touch.objects.select_related("rep")
+
+        assert {touch.rep.username for touch in touches} >= {"sdr1", "sdr2"}  # claim mode: both reps claim
+        assert {touch.channel for touch in touches} >= {"call", "email", "linkedin"}
+        assert {touch.outcome for touch in touches if touch.channel == "call"} >= {"connected", "voicemail", "no_answer"}
+        assert all(touch.notes and "{" not in touch.notes for touch in touches)
+        assert touches.filter(is_first=False).exists()  # follow-ups
+        assert TimelineEntry.objects.filter(kind="owner", summary__startswith="Claimed by").exists()
+        assert LeadAssignment.objects.filter(state=LeadState.CLOSED).exists()
 
 
-def test_some_leads_escalated_in_the_past_and_none_is_left_overdue(worked_desk):
-    escalations = TimelineEntry.objects.filter(kind="owner", summary__startswith="Escalated")
-    assert escalations.filter(occurred_at__lt=worked_desk - FRESH).exists()
-    assert LeadAssignment.objects.filter(escalation_level__gt=0).exists()
-
-    now = timezone.now()
-    assert not LeadAssignment.objects.filter(first_touch_at__isnull=True, sla_due_at__lt=now,
-                                             state__in=WAITING).exists()
-    assert sla_sweep(now=now)["escalated"] == 0  # the demo's first SLA watch escalates nothing: no storm
+    def test_reps_have_next_steps_planned_some_due_today_and_none_on_a_closed_lead(self, worked_desk):
+        planned = LeadAssignment.objects.filter(next_step_at__isnull=False)
+        assert planned.exists()
+        assert not planned.exclude(state=LeadState.WORKING).exists()
+        assert planned.filter(next_step_at__lt=worked_desk + timedelta(days=1)).exists()  # something due soon
+        assert all(a.next_step for a in planned)
+        assert TimelineEntry.objects.filter(kind="next_step").count() == planned.count()
 
 
-def test_the_desk_hand_on_is_connected_again_after_seeding(worked_desk, django_capture_on_commit_callbacks):
-    before = timezone.now()
+    def test_some_leads_escalated_in_the_past_and_none_is_left_overdue(self, worked_desk):
+        escalations = TimelineEntry.objects.filter(kind="owner", summary__startswith="Escalated")
+        assert escalations.filter(occurred_at__lt=worked_desk - FRESH).exists()
+        assert LeadAssignment.objects.filter(escalation_level__gt=0).exists()
 
-    assignment = post_lead("new.buyer@corp.io", django_capture_on_commit_callbacks)
+        now = timezone.now()
+        assert not LeadAssignment.objects.filter(first_touch_at__isnull=True, sla_due_at__lt=now,
+                                                 state__in=WAITING).exists()
+        assert sla_sweep(now=now)["escalated"] == 0  # the demo's first SLA watch escalates nothing: no storm
 
-    assert assignment.routed_at >= before
-    assert assignment.team.name == "Americas Inbound" and assignment.sla_started_at >= before
+
+    def test_the_desk_hand_on_is_connected_again_after_seeding(self, worked_desk, django_capture_on_commit_callbacks):
+        before = timezone.now()
+
+        assignment = post_lead("new.buyer@corp.io", django_capture_on_commit_callbacks)
+
+        assert assignment.routed_at >= before
+        assert assignment.team.name == "Americas Inbound" and assignment.sla_started_at >= before
 
 
 @override_settings(DEBUG=True)

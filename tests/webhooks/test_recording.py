@@ -92,7 +92,8 @@ class TestADisposition:
             "id": f"tl-{entry.pk}",
             "type": "disposition",
             "occurred_at": entry.occurred_at.isoformat(),
-            "lead": {"id": desk["lead"].pk, "email": "ada@analytical.io", "url": f"/api/v1/leads/{desk['lead'].pk}/"},
+            "lead": {"id": desk["lead"].pk, "email": "ada@analytical.io", "url": f"/api/v1/leads/{desk['lead'].pk}/",
+                     "page": f"/leads/{desk['lead'].pk}/"},
             "summary": "Disposition: Bad fit (Too small)",
             "data": entry.data,
         }
@@ -103,7 +104,9 @@ class TestADisposition:
         settings.DESK_BASE_URL = "https://desk.example.com/"
         endpoint("CRM", ["disposition"])
         lead_disposition(desk["lead"].pk, user=desk["ann"], code="duplicate")
-        assert Delivery.objects.get().payload["lead"]["url"] == f"https://desk.example.com/api/v1/leads/{desk['lead'].pk}/"
+        lead = Delivery.objects.get().payload["lead"]
+        assert lead["url"] == f"https://desk.example.com/api/v1/leads/{desk['lead'].pk}/"
+        assert lead["page"] == f"https://desk.example.com/leads/{desk['lead'].pk}/"
 
     def test_a_change_and_a_reopen_are_events_of_their_own(self, desk):
         endpoint("CRM", ["disposition"])

@@ -10,8 +10,9 @@ from django import template
 from sdr_desk.board.zones import lead_zone_name, zone_named
 from sdr_desk.dispositions.models import Disposition, Outcome
 from sdr_desk.dispositions.services import may_disposition, may_see_dispositions
-from sdr_desk.handoff.models import OPEN_STATUSES, MeetingStatus
+from sdr_desk.handoff.models import OPEN_STATUSES, HandoffStatus, MeetingStatus
 from sdr_desk.handoff.selectors import handoff_current
+from sdr_desk.handoff.services import may_cancel
 from sdr_desk.routing.models import OWNED_OPEN, LeadState, Rep, RepRole
 
 register = template.Library()
@@ -46,12 +47,14 @@ def handoff_panel(context: template.Context) -> dict[str, Any]:
     user = request.user
     visible = user.has_perm("handoff.view_handoff") and may_see_dispositions(user, assignment)
     current = handoff_current(lead.pk) if visible else None
+    may_withdraw = (current is not None and current.status == HandoffStatus.PENDING
+                    and may_cancel(user, current))
     may = (current is None or current.status not in OPEN_STATUSES) and may_hand_off(user, lead, assignment)
     aes = (list(Rep.objects.filter(role=RepRole.AE).select_related("user", "team").order_by("team__name",
                                                                                                "user__first_name"))
            if may else [])
     return {
-        "lead": lead, "current": current, "may": may, "aes": aes, "lead_zone": lead_zone(lead),
+        "lead": lead, "current": current, "may": may, "may_cancel": may_withdraw, "aes": aes, "lead_zone": lead_zone(lead),
         "viewer_zone": context.get("zone"), "min": context.get("next_step_min", ""),
         "errors": context.get("handoff_errors") or {}, "form": context.get("handoff_form") or {},
         "csrf_token": context.get("csrf_token"), "meeting_none": MeetingStatus.NONE,

@@ -692,6 +692,9 @@ class MonthReplay:
         self._clocks: dict[int, int] = {}  # lead -> clocks started so far; a plan for an older clock lapses
         self._emails: dict[int, str] = {}
         self._fresh: dict[int, tuple[bool, bool]] = {}  # lead -> (converted, created) in the fresh window
+        # The people do not change while the month replays: read them once, not at every claim or handoff.
+        self._team_reps: dict[int, list[Rep]] = {}
+        self._has_ae: bool | None = None
 
     def run(self, stories: list[Story], *, send: Callable[[Step], Outcome]) -> None:
         steps = sorted(((step.at, n, step) for n, step in enumerate(s for story in stories for s in story.steps)),
@@ -814,7 +817,10 @@ class MonthReplay:
         team = assignment.team
         if team is None:
             return []
-        reps = list(Rep.objects.filter(team=team, role=RepRole.SDR).select_related("user").order_by("user__username"))
+        if team.pk not in self._team_reps:
+            self._team_reps[team.pk] = list(Rep.objects.filter(team=team, role=RepRole.SDR).select_related("user")
+                                            .order_by("user__username"))
+        reps = self._team_reps[team.pk]
         allowed = [rep for rep in reps if may_claim(rep.user, assignment)]
         # A rep at capacity leaves it to a teammate with room, as routing would; otherwise reps fill up
         # at random and routing finds nobody eligible for the rest of the month (and in the live demo).
@@ -860,7 +866,9 @@ class MonthReplay:
         from sdr_desk.handoff.services import lead_handoff
         from sdr_desk.routing.ownership import OwnershipError as Refused
 
-        if not Rep.objects.filter(role=RepRole.AE).exists():
+        if self._has_ae is None:
+            self._has_ae = Rep.objects.filter(role=RepRole.AE).exists()
+        if not self._has_ae:
             return  # DEBUG off: no demo AE
         rng = random.Random(f"{self.seed}:{self._emails[lead_id]}:handoff")
         try:
