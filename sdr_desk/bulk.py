@@ -33,6 +33,7 @@ lookups in SQL that give what ``business_seconds_between`` and ``add_business_se
 from __future__ import annotations
 
 import io
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -590,8 +591,8 @@ class _Run:
                    NULL, l.arrival, la.at
             FROM bulk_lead l
             JOIN bulk_conv f ON f.lead_id = l.id AND f.n = 1
-            JOIN LATERAL (SELECT count(*)::int AS conversions, max(n) AS last FROM bulk_conv c
-                          WHERE c.lead_id = l.id) k ON true
+            JOIN (SELECT c.lead_id, count(*)::int AS conversions, max(n) AS last FROM bulk_conv c
+                  GROUP BY c.lead_id) k ON k.lead_id = l.id
             JOIN bulk_conv la ON la.lead_id = l.id AND la.n = k.last
         """)
         self.sql("submissions", """
@@ -868,7 +869,7 @@ class _Run:
                 ELSE {outcome.replace('a.id * 8 + g', 't.lead_id * 8 + t.n')} END;
             -- A connect that never happened (its touch lies in the future) is no connect.
             UPDATE bulk_asg a SET connect_at = NULL WHERE connect_at IS NOT NULL
-                AND NOT EXISTS (SELECT 1 FROM bulk_touch t WHERE t.lead_id = a.id AND t.connected);
+                AND a.id NOT IN (SELECT t.lead_id FROM bulk_touch t WHERE t.connected);
             CREATE INDEX ON bulk_touch (lead_id, n);
             ANALYZE bulk_touch
         """)
@@ -886,7 +887,9 @@ class _Run:
             raise BulkRefused(f"The disposition codes {', '.join(missing)} are missing; seed_bulk writes the "
                               f"default codes' outcomes (sdr_desk/dispositions/defaults.py).")
         names = dict(self._rows("SELECT slug, name FROM dispositions_dispositioncode"))
-        reasons = dict(self._rows("SELECT slug, reasons FROM dispositions_dispositioncode"))
+        # Django hands jsonb back as text on a bare cursor.
+        reasons = {slug: json.loads(value) if isinstance(value, str) else value
+                   for slug, value in self._rows("SELECT slug, reasons FROM dispositions_dispositioncode")}
         rejections = [name for (name,) in self._rows(
             "SELECT name FROM handoff_rejectionreason WHERE is_active ORDER BY position, name")]
         if not rejections:
@@ -922,7 +925,8 @@ class _Run:
                      THEN CASE WHEN pg_temp.u(a.id, 82) < 0.6 THEN 'spam' ELSE 'duplicate' END
                    END AS code
             FROM bulk_asg a
-            LEFT JOIN LATERAL (SELECT max(t.at) AS last_at FROM bulk_touch t WHERE t.lead_id = a.id) lt ON true;
+            LEFT JOIN (SELECT t.lead_id, max(t.at) AS last_at FROM bulk_touch t GROUP BY t.lead_id) lt
+                ON lt.lead_id = a.id;
             DELETE FROM bulk_out WHERE code IS NULL;
             ALTER TABLE bulk_out ADD COLUMN disp_id bigint, ADD COLUMN recorded_at timestamptz, ADD COLUMN reason text,
                 ADD COLUMN recorded_by int;
@@ -1046,7 +1050,7 @@ class _Run:
             LEFT JOIN handoff_handoffsettings s ON s.team_id = h.ae_team
         """)
         # The timeline of all of it, and the lead's status and assignment as the services leave them.
-        self.sql("timeline: desk", f"""
+        self.sql("timeline: desk", """
             INSERT INTO inbound_timelineentry (lead_id, occurred_at, kind, summary, actor_id, actor_label, data)
             SELECT a.id, a.routed_at, 'owner',
                    CASE WHEN a.queued THEN 'In the ' || t.name || ' queue: nobody eligible: the team queue'
@@ -1063,17 +1067,17 @@ class _Run:
                    CASE WHEN a.level = 1 OR (a.level = 2 AND a.escalated2_at > a.escalated_at)
                         THEN 'Escalated to the backup rep: SLA missed; to the backup rep'
                         ELSE 'Escalated to the ' || t.name || ' manager queue: SLA missed; to the manager queue' END,
-                   NULL, 'desk', '{{"change": "escalated"}}'::jsonb
+                   NULL, 'desk', '{"change": "escalated"}'::jsonb
             FROM bulk_asg a JOIN sdr_desk_team t ON t.id = a.team_id WHERE a.level > 0;
             INSERT INTO inbound_timelineentry (lead_id, occurred_at, kind, summary, actor_id, actor_label, data)
             SELECT a.id, a.escalated2_at, 'owner',
                    'Escalated to the ' || t.name || ' manager queue: SLA missed; to the manager queue',
-                   NULL, 'desk', '{{"change": "escalated"}}'::jsonb
+                   NULL, 'desk', '{"change": "escalated"}'::jsonb
             FROM bulk_asg a JOIN sdr_desk_team t ON t.id = a.team_id
             WHERE a.level = 2 AND a.escalated2_at > a.escalated_at;
             INSERT INTO inbound_timelineentry (lead_id, occurred_at, kind, summary, actor_id, actor_label, data)
             SELECT a.id, a.claimed_at, 'owner', 'Claimed by ' || trim(u.first_name || ' ' || u.last_name)
-                   || ': first to claim', a.owner, '', '{{"change": "claimed"}}'::jsonb
+                   || ': first to claim', a.owner, '', '{"change": "claimed"}'::jsonb
             FROM bulk_asg a JOIN auth_user u ON u.id = a.owner WHERE a.claimed_at IS NOT NULL;
             INSERT INTO inbound_timelineentry (lead_id, occurred_at, kind, summary, actor_id, actor_label, data)
             SELECT t.lead_id, t.at, 'touch',
@@ -1110,11 +1114,11 @@ class _Run:
             FROM bulk_handoff h WHERE h.meeting_outcome_at IS NOT NULL;
             INSERT INTO inbound_timelineentry (lead_id, occurred_at, kind, summary, actor_id, actor_label, data)
             SELECT h.lead_id, h.verdict_at, 'owner', 'Back with ' || trim(u.first_name || ' ' || u.last_name)
-                   || ': handoff rejected', h.ae, '', '{{"change": "returned"}}'::jsonb
+                   || ': handoff rejected', h.ae, '', '{"change": "returned"}'::jsonb
             FROM bulk_handoff h JOIN auth_user u ON u.id = h.sdr WHERE h.status = 'rejected';
             INSERT INTO inbound_timelineentry (lead_id, occurred_at, kind, summary, actor_id, actor_label, data)
             SELECT h.lead_id, h.verdict_at, 'status', 'Back on the desk: status Qualified → New', NULL, 'desk',
-                   '{{"before": {{"status": "qualified"}}, "after": {{"status": "new"}}}}'::jsonb
+                   '{"before": {"status": "qualified"}, "after": {"status": "new"}}'::jsonb
             FROM bulk_handoff h WHERE h.status = 'rejected'
         """)
         self._names = names
@@ -1145,10 +1149,11 @@ class _Run:
             SELECT %(enrol0)s + row_number() OVER (ORDER BY a.id) AS id, a.id AS lead_id, {template} AS template_id,
                    a.owner AS enrolled_by, a.owned_since AS started_at,
                    a.owned_since + make_interval(secs => (9 + 4 * pg_temp.u(a.id, 111)) * 86400) AS completes_at,
-                   (SELECT min(t.at) FROM bulk_touch t WHERE t.lead_id = a.id AND t.connected) AS connected_at,
+                   c.at AS connected_at,
                    o.recorded_at AS closed_at, o.code
             FROM bulk_asg a
             LEFT JOIN bulk_out o ON o.id = a.id
+            LEFT JOIN bulk_touch c ON c.lead_id = a.id AND c.connected
             WHERE a.owner IS NOT NULL AND a.owned_since IS NOT NULL AND a.tier IN ('hand_raiser', 'researcher')
               AND pg_temp.u(a.id, 110) < 0.35;
             DELETE FROM bulk_enrol WHERE template_id IS NULL;
@@ -1208,7 +1213,7 @@ class _Run:
     # --- the assignment rows, statuses, owners, sequences ------------------------------------------
 
     def _finish(self) -> None:
-        self.sql("assignments", f"""
+        self.sql("assignments", """
             INSERT INTO sdr_desk_leadassignment (lead_id, team_id, owner_id, state, is_hot, tier, routing_trace,
                 routed_at, owned_since, claim_expires_at, sla_started_at, sla_due_at, sla_warn_at, sla_warned,
                 first_touch_at, response_seconds, response_business_seconds, escalation_level, next_step_at,
@@ -1236,13 +1241,14 @@ class _Run:
                    f.at, extract(epoch FROM f.at - a.arrival),
                    CASE WHEN f.at IS NOT NULL THEN pg_temp.pos(a.team_id, f.at) - a.pos_arrival END,
                    a.level, NULL, '', 1 + a.level + (a.claimed_at IS NOT NULL)::int
-                       + coalesce((SELECT count(*) FROM bulk_touch x WHERE x.lead_id = a.id), 0)::int,
+                       + coalesce(n.touches, 0)::int,
                    greatest(a.routed_at, coalesce(o2.recorded_at, h.verdict_at, o.recorded_at, a.routed_at))
             FROM bulk_asg a
             JOIN sdr_desk_team t ON t.id = a.team_id
             LEFT JOIN bulk_out o ON o.id = a.id
             LEFT JOIN bulk_out2 o2 ON o2.id = a.id
-            LEFT JOIN LATERAL (SELECT * FROM bulk_handoff h WHERE h.lead_id = a.id) h ON true
+            LEFT JOIN bulk_handoff h ON h.lead_id = a.id
+            LEFT JOIN (SELECT lead_id, count(*) AS touches FROM bulk_touch GROUP BY lead_id) n ON n.lead_id = a.id
             -- The clock stops at the first touch, or at a disposition recorded before any touch.
             CROSS JOIN LATERAL (SELECT coalesce(a.first_touch, o.recorded_at) AS at) f
         """)
