@@ -911,8 +911,9 @@ class _Run:
         disp0 = self.base("dispositions_disposition")
         self.params["disp0"] = disp0
         self.sql("dispositions staged", f"""
-            CREATE TEMP TABLE bulk_out AS
+            CREATE TEMP TABLE bulk_out0 AS
             SELECT a.id, a.team_id, a.owner, a.manager, a.tier, a.bucket, a.first_touch, lt.last_at,
+                   coalesce(a.escalated2_at, a.escalated_at, a.routed_at) AS waiting_since,
                    CASE
                      WHEN a.first_touch IS NOT NULL THEN
                        CASE WHEN lt.last_at > %(now)s - interval '2 days' OR pg_temp.u(a.id, 80) >= 0.85 THEN NULL
@@ -927,20 +928,18 @@ class _Run:
             FROM bulk_asg a
             LEFT JOIN (SELECT t.lead_id, max(t.at) AS last_at FROM bulk_touch t GROUP BY t.lead_id) lt
                 ON lt.lead_id = a.id;
-            DELETE FROM bulk_out WHERE code IS NULL;
-            ALTER TABLE bulk_out ADD COLUMN disp_id bigint, ADD COLUMN recorded_at timestamptz, ADD COLUMN reason text,
-                ADD COLUMN recorded_by int;
-            UPDATE bulk_out o SET
-                recorded_at = CASE WHEN o.first_touch IS NULL
-                                   THEN (SELECT coalesce(x.escalated2_at, x.escalated_at, x.routed_at) FROM bulk_asg x
-                                         WHERE x.id = o.id)
-                                        + make_interval(secs => 3600 + 5 * 86400 * pg_temp.u(o.id, 85))
-                                   ELSE o.last_at + make_interval(secs => 600 + 2 * 86400 * pg_temp.u(o.id, 85)) END,
-                reason = {reason},
-                recorded_by = CASE WHEN o.first_touch IS NULL OR o.owner IS NULL THEN o.manager ELSE o.owner END;
-            UPDATE bulk_out SET recorded_at = %(now)s - interval '1 minute' WHERE recorded_at >= %(now)s;
-            UPDATE bulk_out o SET disp_id = x.rn + %(disp0)s
-            FROM (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM bulk_out) x WHERE x.id = o.id;
+            CREATE TEMP TABLE bulk_out AS
+            SELECT o.id, o.team_id, o.owner, o.manager, o.tier, o.bucket, o.first_touch, o.last_at, o.code,
+                   %(disp0)s + row_number() OVER (ORDER BY o.id) AS disp_id,
+                   least(%(now)s - interval '1 minute',
+                         CASE WHEN o.first_touch IS NULL
+                              THEN o.waiting_since + make_interval(secs => 3600 + 5 * 86400 * pg_temp.u(o.id, 85))
+                              ELSE o.last_at + make_interval(secs => 600 + 2 * 86400 * pg_temp.u(o.id, 85)) END)
+                       AS recorded_at,
+                   {reason} AS reason,
+                   CASE WHEN o.first_touch IS NULL OR o.owner IS NULL THEN o.manager ELSE o.owner END AS recorded_by
+            FROM bulk_out0 o WHERE o.code IS NOT NULL;
+            DROP TABLE bulk_out0;
             ALTER TABLE bulk_out ADD PRIMARY KEY (id);
             ANALYZE bulk_out
         """)
