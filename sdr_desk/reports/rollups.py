@@ -124,9 +124,13 @@ def _facts_for(lead_ids: list[int], calendars: _Calendars, now: datetime) -> tup
         arrived = row["assignment__sla_started_at"] or row["created_at"]
         routed = row["assignment__routed_at"]
         offered = max(routed, arrived) if routed else None
-        first_touch = row["assignment__first_touch_at"]
-        response = row["assignment__response_seconds"]
-        response_business = row["assignment__response_business_seconds"]
+        lead_touches = touches.get(lead_id, [])
+        # The desk's clock also stops on a disposition with no touch (spam closed unseen): that is no answer
+        # to the lead, so the speed figures count only leads somebody touched.
+        touched = bool(lead_touches) and row["assignment__first_touch_at"] is not None
+        first_touch = row["assignment__first_touch_at"] if touched else None
+        response = row["assignment__response_seconds"] if touched else None
+        response_business = row["assignment__response_business_seconds"] if touched else None
         system = system_business = human = human_business = None
         if offered is not None:
             system = (offered - arrived).total_seconds()
@@ -140,7 +144,6 @@ def _facts_for(lead_ids: list[int], calendars: _Calendars, now: datetime) -> tup
         if sla is not None:
             sla_met = response_business is not None and response_business <= sla
 
-        lead_touches = touches.get(lead_id, [])
         first_rep = next((rep for _, rep, _, _, is_first in lead_touches if is_first), None)
         connect_at = next((i for i, (_, _, channel, outcome, _) in enumerate(lead_touches)
                            if outcome == CallOutcome.CONNECTED), None)
@@ -240,15 +243,17 @@ def facts_refresh(*, full: bool = False, now: datetime | None = None) -> Refresh
     return Refreshed(leads=written, last_entry_id=newest)
 
 
-def facts_waiting() -> int:
-    """Timeline entries not yet read into the facts (an upper bound: the overlap is read again anyway)."""
-    state = RollupState.objects.filter(pk=FACTS).values_list("last_entry_id", flat=True).first() or 0
-    newest = TimelineEntry.objects.aggregate(n=Max("id"))["n"] or 0
-    return max(newest - state, 0)
+def facts_waiting(*, at_most: int | None = None) -> int:
+    """Timeline entries not yet read into the facts, counted up to ``at_most`` (an index range scan)."""
+    mark = RollupState.objects.filter(pk=FACTS).values_list("last_entry_id", flat=True).first() or 0
+    entries = TimelineEntry.objects.filter(id__gt=mark).order_by()
+    if at_most is not None:
+        return entries[:at_most + 1].count()
+    return entries.count()
 
 
 def facts_fresh_enough() -> datetime | None:
     """Before a report reads: catch the facts up if only a little is waiting; return when they were last made."""
-    if 0 < facts_waiting() <= READ_REFRESH_LIMIT:
+    if 0 < facts_waiting(at_most=READ_REFRESH_LIMIT) <= READ_REFRESH_LIMIT:
         facts_refresh()
     return RollupState.objects.filter(pk=FACTS).values_list("refreshed_at", flat=True).first()

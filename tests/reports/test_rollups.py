@@ -145,3 +145,14 @@ class TestOneAtATime:
         release.set()
         holder.join(10)
         assert seen["done"].leads == 0
+
+
+class TestClosedUntouched:
+    def test_a_lead_closed_without_a_touch_counts_as_never_touched(self, routed):
+        # The desk's clock stops on the disposition; the reports do not take that for an answer.
+        lead_disposition(routed["lead"].pk, user=routed["ann"], code="spam-or-invalid", reason="Bot")
+        facts_refresh()
+        assert LeadAssignment.objects.get(lead=routed["lead"]).first_touch_at is not None
+        row = fact(routed["lead"])
+        assert (row.bucket, row.first_touch_at, row.response_seconds, row.touches) == ("never", None, None, 0)
+        assert row.outcome == "disqualified"
