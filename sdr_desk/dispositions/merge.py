@@ -22,13 +22,19 @@ from inbound.models import Activity, Lead, Submission, TimelineEntry, VisitorLin
 from inbound.timeline import timeline_record
 from scoring.services import lead_rescore
 from sdr_desk.dispositions.models import LEAD_STATUS_OF, Disposition, DispositionCode
-from sdr_desk.dispositions.services import AlreadyDispositioned, DispositionInvalid, lead_disposition, may_disposition
+from sdr_desk.dispositions.services import (
+    DUPLICATE_CODE,
+    AlreadyDispositioned,
+    DispositionInvalid,
+    lead_disposition,
+    may_disposition,
+)
 from sdr_desk.qualification.models import Answer
 from sdr_desk.routing.models import LeadState, Touch
 from sdr_desk.routing.ownership import NotAllowed, OwnershipError, assignment_locked
 
 MERGE_KIND = "merge"
-DUPLICATE_CODE = "duplicate"
+__all__ = ["DUPLICATE_CODE", "MERGE_KIND", "lead_merge"]
 
 # What moves, by the name the timeline and the report use. Answers are handled apart (the survivor's win).
 MOVED: dict[str, type[Model]] = {

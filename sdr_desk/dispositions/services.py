@@ -28,6 +28,7 @@ from sdr_desk.routing.ownership import (
 
 DISPOSITION_KIND = "disposition"
 REENGAGE_MAX_DAYS = 366
+DUPLICATE_CODE = "duplicate"  # the code a merge records (merge.lead_merge): never recorded without one
 
 
 class DispositionInvalid(FieldsInvalid):
@@ -179,6 +180,9 @@ def disposition_change(disposition_id: int, *, user: AbstractBaseUser, code: Dis
     reason, note, why = reason.strip(), note.strip(), why.strip()
     errors = {**_errors(code, reason=reason, note=note, reengage_on=reengage_on, today=timezone.localdate(now)),
               **_why_errors(why)}
+    if code is not None and code.slug == DUPLICATE_CODE:
+        # A duplicate is merged into its survivor (merge.lead_merge), never just labelled one.
+        errors["code"] = ["A duplicate is merged into the lead it repeats: merge it from the lead page."]
     errors = errors or checks_run(old.lead_id, assignment, code)
     if errors:
         raise DispositionInvalid(errors)

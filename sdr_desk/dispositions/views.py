@@ -160,7 +160,7 @@ def disposition_actions(request: HttpRequest, pk: int) -> HttpResponse:
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
                                            require_https=request.is_secure()):
         back = ""
-    context = {"d": disposition, "codes": DispositionCode.objects.filter(is_active=True),
+    context = {"d": disposition, "codes": DispositionCode.objects.filter(is_active=True).exclude(slug=DUPLICATE_CODE),
                "next": back or reverse("disposition-review")}
     template = "dispositions/_review_actions.html" if request.htmx else "dispositions/review_actions.html"
     return render(request, template, context)

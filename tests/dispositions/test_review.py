@@ -132,12 +132,14 @@ class TestChange:
     def test_the_page_posts_it_and_shows_what_went_wrong(self, client, desk):
         client.force_login(desk["boss"])
         url = reverse("disposition-change", args=[desk["mine"].pk])
-        response = client.post(url, {"code": "duplicate", "why": ""}, follow=True)
+        response = client.post(url, {"code": "bad-fit", "reason": "Too small", "why": ""}, follow=True)
         assert b"Say why" in response.content
         response = client.post(url, {"code": "duplicate", "why": "Same person as lead 12"}, follow=True)
+        assert b"merge it from the lead page" in response.content  # a duplicate is merged, not labelled
+        response = client.post(url, {"code": "bad-fit", "reason": "Too small", "why": "Ten people"}, follow=True)
         assert b"Disposition changed" in response.content
         assert client.post(reverse("disposition-change", args=[desk["theirs"].pk]),
-                           {"code": "duplicate", "why": "x"}).status_code == 403
+                           {"code": "bad-fit", "reason": "Too small", "why": "x"}).status_code == 403
 
 
 class TestReopen:
@@ -232,3 +234,28 @@ class TestRowActions:
         assert client.get(reverse("disposition-actions", args=[999_999])).status_code == 404
         assert client.post(reverse("disposition-actions", args=[desk["mine"].pk])).status_code == 405
         assert Disposition.objects.get(pk=desk["mine"].pk).is_current
+
+
+class TestNoDuplicateWithoutAMerge:
+    def test_a_manager_cannot_change_a_disposition_to_duplicate(self, db):
+        from sdr_desk.dispositions.models import Disposition
+        from sdr_desk.dispositions.services import DispositionInvalid, disposition_change, lead_disposition
+        from sdr_desk.roles import Role
+        from sdr_desk.routing.engine import lead_route
+        from sdr_desk.routing.ownership import lead_claim
+        from sdr_desk.routing.touches import touch_log
+        from tests.desk_fixtures import hot_lead, rep_make, team_make
+        from tests.factories import UserFactory
+
+        boss = UserFactory(username="boss2", roles=[Role.MANAGER])
+        team = team_make("Reviewed", manager=boss)
+        ann = rep_make("ann2", team)
+        lead = hot_lead()
+        lead_route(lead.pk)
+        lead_claim(lead.pk, user=ann)
+        touch_log(lead.pk, rep=ann, channel="call", outcome="no_answer")
+        first = lead_disposition(lead.pk, user=ann, code="no-response", reason="Sequence ended without a reply")
+        with pytest.raises(DispositionInvalid) as refused:
+            disposition_change(first.pk, user=boss, code="duplicate", why="looks like a dupe")
+        assert "code" in refused.value.errors
+        assert Disposition.objects.get(lead=lead, is_current=True).pk == first.pk  # nothing changed
