@@ -6,7 +6,9 @@ One shape for every table of every report, so the page, the drill-down links and
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode
 
@@ -34,12 +36,19 @@ class Column:
 
 @dataclass
 class Table:
+    """``rows`` may be a function: it is called once, when the table is shown or exported, so exporting one
+    table of a page runs that table's query alone."""
+
     key: str
     title: str
     columns: list[Column]
-    rows: list[dict[str, Any]]
+    source: list[dict[str, Any]] | Callable[[], list[dict[str, Any]]]
     note: str = ""
     base: dict[str, str] = field(default_factory=dict)  # the page's filters, carried into every link
+
+    @cached_property
+    def rows(self) -> list[dict[str, Any]]:
+        return self.source() if callable(self.source) else self.source
 
     def drill_href(self, row: dict[str, Any], column: Column) -> str | None:
         if column.kind in ("text",) or "drill" not in row:

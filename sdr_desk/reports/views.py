@@ -94,7 +94,7 @@ def _page(request: HttpRequest, report: Report, *, name: str, title: str, tables
           charts: dict[str, Any] | None = None, **extra: Any) -> HttpResponse:
     for table in tables:
         table.base = report.base
-    if request.GET.get("format") == "csv":
+    if _exporting(request):
         wanted = request.GET.get("table", tables[0].key if tables else "")
         table = next((t for t in tables if t.key == wanted), None)
         if table is None:
@@ -131,11 +131,9 @@ def speed(request: HttpRequest) -> HttpResponse:
     """Arrival to first touch (not assignment to first touch): wall clock and business time, by dimension."""
     report = _report(request)
     by = _dimension(request, s.SPEED_DIMENSIONS, "rep")
-    buckets = s.bucket_outcomes(report.facts)
-    series = _every_day(s.response_series(report.facts, report.window.zone), report.window)
     tables = [
         Table("summary", "Response time from arrival", [Column("label", "Leads", "label"), *SPEED_COLUMNS],
-              s.speed_summary(report.facts),
+              lambda: s.speed_summary(report.facts),
               note="From the moment the lead arrived (or turned hot again) to the owner's first touch. "
                    "System: arrival to offer or assignment; human: offer to first touch. "
                    "Business time counts the team's hours only."),
@@ -144,10 +142,15 @@ def speed(request: HttpRequest) -> HttpResponse:
             Column("connected", "Connected", flag="connected"), Column("connect_rate", "Connect rate", "rate"),
             Column("qualified", "Qualified", flag="qualified"), Column("qualified_rate", "Qualified rate", "rate"),
             Column("handed_off", "Handed off", flag="handed_off"), Column("accepted", "AE-accepted", flag="accepted"),
-            Column("accept_rate", "AE acceptance", "rate")], buckets),
+            Column("accept_rate", "AE acceptance", "rate")], lambda: s.bucket_outcomes(report.facts)),
         Table(f"by-{by}", f"By {s.SPEED_DIMENSIONS[by][0].lower()}",
-              [Column("label", s.SPEED_DIMENSIONS[by][0], "label"), *SPEED_COLUMNS], s.speed_by(report.facts, by)),
+              [Column("label", s.SPEED_DIMENSIONS[by][0], "label"), *SPEED_COLUMNS],
+              lambda: s.speed_by(report.facts, by)),
     ]
+    if _exporting(request):
+        return _page(request, report, name="speed", title="Speed to lead", tables=tables)
+    buckets = tables[1].rows
+    series = _every_day(s.response_series(report.facts, report.window.zone), report.window)
     charts = {
         "series": {"type": "line", "labels": [row["day"].isoformat() for row in series],
                    "datasets": [{"label": "p50 (min)", "data": [_minutes(row["p50"]) for row in series]},
@@ -155,12 +158,17 @@ def speed(request: HttpRequest) -> HttpResponse:
                    "title": "Response time by day of arrival (minutes)"},
         "buckets": {"type": "bar", "labels": [row["label"] for row in buckets],
                     "datasets": [{"label": "Leads", "data": [row["leads"] for row in buckets]}],
-                    "links": [tables[1].drill_href(row, tables[1].columns[1]) for row in buckets],
+                    "links": [tables[1].drill_href({**row, "drill": {**report.base, **row["drill"]}},
+                                                   tables[1].columns[1]) for row in buckets],
                     "title": "Leads by time to first touch"},
     }
     return _page(request, report, name="speed", title="Speed to lead", tables=tables, charts=charts,
                  dimensions=[(k, v[0]) for k, v in s.SPEED_DIMENSIONS.items()], by=by,
                  claim=s.speed_claim(buckets), summary=tables[0].rows[0], fast_share=buckets[0]["share"])
+
+
+def _exporting(request: HttpRequest) -> bool:
+    return request.GET.get("format") == "csv"
 
 
 def _every_day(series: list[dict[str, Any]], window: s.Window) -> list[dict[str, Any]]:
@@ -190,17 +198,19 @@ def funnel(request: HttpRequest) -> HttpResponse:
     """Leads to meetings held, by source, channel, campaign or UTM; the reasons behind the losses."""
     report = _report(request)
     by = _dimension(request, s.FUNNEL_DIMENSIONS, "source")
-    total = s.funnel_total(report.facts)
     label = s.FUNNEL_DIMENSIONS[by][0]
     tables = [
         Table(f"by-{by}", f"Funnel by {label.lower()}", [Column("label", label, "label"), *FUNNEL_COLUMNS],
-              s.funnel_by(report.facts, by)),
+              lambda: s.funnel_by(report.facts, by)),
         Table("reasons", "Dispositions and their reasons", [
             Column("label", "Disposition", "label"), Column("disposition_reason", "Reason", "text"),
-            Column("leads", "Leads")], s.reasons(report.facts)),
+            Column("leads", "Leads")], lambda: s.reasons(report.facts)),
         Table("rejections", "AE rejections", [Column("label", "Reason", "label"), Column("leads", "Leads")],
-              s.rejection_reasons(report.facts)),
+              lambda: s.rejection_reasons(report.facts)),
     ]
+    if _exporting(request):
+        return _page(request, report, name="funnel", title="Funnel", tables=tables)
+    total = s.funnel_total(report.facts)
     base_href = reverse("reports-leads") + "?" + urlencode(report.base)
     charts = {"funnel": {"type": "bar", "labels": [stage[1] for stage in s.FUNNEL_STAGES],
                          "datasets": [{"label": "Leads", "data": [total[stage[0]] for stage in s.FUNNEL_STAGES]}],
@@ -228,27 +238,27 @@ def handoff(request: HttpRequest) -> HttpResponse:
                            Column("accepted", "AE-accepted", flag="accepted"), Column("held", "Meeting held", flag="held")]
     tables = [
         Table("sources", "By source", [Column("label", "Source", "label"), *handoff_columns],
-              s.funnel_by(report.facts, "source")),
+              lambda: s.funnel_by(report.facts, "source")),
         Table("campaigns", "By campaign", [Column("label", "Campaign", "label"), *handoff_columns],
-              s.funnel_by(report.facts, "campaign")),
+              lambda: s.funnel_by(report.facts, "campaign")),
         Table("rejections", "Why AEs rejected", [Column("source_label", "Source", "text"),
                                                  Column("label", "Reason", "label"), Column("leads", "Leads")],
-              s.rejection_reasons(report.facts, by_source=True)),
+              lambda: s.rejection_reasons(report.facts, by_source=True)),
         Table("bad-fit", "Bad-fit reasons", [Column("source_label", "Source", "text"),
                                              Column("label", "Reason", "label"), Column("leads", "Leads")],
-              s.bad_fit_reasons(report.facts)),
+              lambda: s.bad_fit_reasons(report.facts)),
         Table("first-touch", "Qualified leads by first conversion (first-touch attribution)",
               [Column("label", "First source", "label"), *attribution_columns],
-              s.funnel_by(qualified, "source", prefix="first_")),
+              lambda: s.funnel_by(qualified, "source", prefix="first_")),
         Table("last-touch", "Qualified leads by last conversion (last-touch attribution)",
               [Column("label", "Last source", "label"), *attribution_columns],
-              s.funnel_by(qualified, "source", prefix="last_")),
+              lambda: s.funnel_by(qualified, "source", prefix="last_")),
         Table("first-campaign", "Qualified leads by first campaign",
               [Column("label", "First campaign", "label"), *attribution_columns],
-              s.funnel_by(qualified, "campaign", prefix="first_")),
+              lambda: s.funnel_by(qualified, "campaign", prefix="first_")),
         Table("last-campaign", "Qualified leads by last campaign",
               [Column("label", "Last campaign", "label"), *attribution_columns],
-              s.funnel_by(qualified, "campaign", prefix="last_")),
+              lambda: s.funnel_by(qualified, "campaign", prefix="last_")),
     ]
     return _page(request, report, name="handoff", title="Handoff", tables=tables)
 
@@ -268,7 +278,7 @@ def coaching(request: HttpRequest) -> HttpResponse:
         Column("completion_rate", "Completion", "rate"), Column("handed_off", "Handed off", flag="handed_off"),
         Column("held", "Meetings held", flag="held"), Column("no_show", "No-shows", flag="no_show"),
         Column("no_show_rate", "No-show rate", "rate"), Column("escalated", "Escalated", flag="escalated")],
-        s.coaching(report.facts),
+        lambda: s.coaching(report.facts),
         note="Attempts to connect: touches up to and including the first connected call, over connected leads.")]
     return _page(request, report, name="coaching", title="Coaching", tables=tables)
 

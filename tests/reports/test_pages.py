@@ -174,3 +174,26 @@ class TestQueryCounts:
         facts_refresh(full=True)
         with django_assert_num_queries(len(small.captured_queries)):
             assert client.get(f"{page}?{RANGE}").status_code == 200
+
+
+class TestExportsAndCharts:
+    def test_exporting_one_table_runs_that_tables_query_alone(self, desk):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        client = client_for(desk.marketing)
+        client.get(f"/reports/handoff/?{RANGE}")
+        with CaptureQueriesContext(connection) as page:
+            client.get(f"/reports/handoff/?{RANGE}")
+        with CaptureQueriesContext(connection) as export:
+            client.get(f"/reports/handoff/?{RANGE}&format=csv&table=bad-fit")
+        assert len(page.captured_queries) - len(export.captured_queries) >= 7  # the other seven tables' queries
+
+    def test_a_charts_bars_link_to_their_leads_within_the_filters(self, desk):
+        import json
+        import re
+
+        body = client_for(desk.manager).get(f"/reports/?{RANGE}").content.decode()
+        data = json.loads(re.search(r'<script id="chart-buckets" type="application/json">(.*?)</script>', body).group(1))
+        assert data["labels"][0] == "Under 5 min" and data["datasets"][0]["data"] == [2, 1, 0, 0, 2, 1]
+        assert data["links"][5] == "/reports/leads/?since=2026-11-01&until=2026-11-30&bucket=never"
