@@ -134,10 +134,13 @@ def _facts_for(lead_ids: list[int], calendars: _Calendars, now: datetime) -> tup
         system = system_business = human = human_business = None
         if offered is not None:
             system = (offered - arrived).total_seconds()
-            system_business = _business(calendar, arrived, offered)
+            system_business = _business(calendar, arrived, offered) if system else 0.0
         if first_touch is not None and offered is not None:
             human = max((first_touch - offered).total_seconds(), 0.0)
-            human_business = _business(calendar, offered, first_touch) if first_touch > offered else 0.0
+            if not system and response_business is not None:
+                human_business = response_business  # offered on arrival: the whole answer is the rep's
+            else:
+                human_business = _business(calendar, offered, first_touch) if first_touch > offered else 0.0
         tier = row["assignment__tier"] or "none"
         sla = calendars.sla_seconds(team_id, tier)
         sla_met = None
