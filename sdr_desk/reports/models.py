@@ -14,6 +14,7 @@ from django.db import models
 from django.utils import timezone
 
 from inbound.models import Lead, Source
+from scoring.models import Tier
 
 
 class Bucket(models.TextChoices):
@@ -61,7 +62,7 @@ class LeadFact(models.Model):
     utm_source = models.CharField(max_length=200, blank=True)
     utm_medium = models.CharField(max_length=200, blank=True)
     utm_campaign = models.CharField(max_length=200, blank=True)
-    tier = models.CharField(max_length=20, default="none")
+    tier = models.CharField(max_length=20, choices=Tier.choices, default=Tier.NONE)
 
     # Speed to lead: wall clock and business seconds, whole and split at the offer.
     offered_at = models.DateTimeField(null=True, blank=True)
