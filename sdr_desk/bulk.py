@@ -1039,12 +1039,12 @@ class _Run:
             WHERE o.code IN ('meeting-set', 'handed');
             INSERT INTO handoff_handoff (id, lead_id, sdr_id, sdr_team_id, ae_id, ae_team_id, status, note, meeting_at,
                 meeting_status, meeting_outcome_at, ics_uid, ics_sequence, handed_at, due_at, verdict_at,
-                verdict_reason, escalated, escalated_at, routed_by, rule_set_version, routing_trace)
+                verdict_reason, escalated, escalated_at, routed_by, rule_set_version, routing_trace, cancel_reason)
             SELECT h.id, h.lead_id, h.sdr, h.sdr_team, h.ae, h.ae_team, h.status, '', h.meeting_at, h.meeting_status,
                    h.meeting_outcome_at, 'handoff-bulk-' || h.id || '@desk.example.com',
                    CASE WHEN h.meeting_status = 'cancelled' THEN 1 ELSE 0 END, h.handed_at, h.due_at, h.verdict_at,
                    h.reason, h.escalated_at IS NOT NULL, h.escalated_at,
-                   'territory: ' || t.name, 'territory-' || t.id || '.v' || coalesce(s.version, 1), '{{}}'::jsonb
+                   'territory: ' || t.name, 'territory-' || t.id || '.v' || coalesce(s.version, 1), '{{}}'::jsonb, ''
             FROM bulk_handoff h JOIN sdr_desk_team t ON t.id = h.ae_team
             LEFT JOIN handoff_handoffsettings s ON s.team_id = h.ae_team
         """)

@@ -111,7 +111,7 @@ class TestADisposition:
     def test_a_change_and_a_reopen_are_events_of_their_own(self, desk):
         endpoint("CRM", ["disposition"])
         first = lead_disposition(desk["lead"].pk, user=desk["ann"], code="bad-fit", reason="Too small")
-        second = disposition_change(first.pk, user=desk["boss"], code="duplicate", why="Same person as #12")
+        second = disposition_change(first.pk, user=desk["boss"], code="no-response", why="They never answered")
         disposition_reopen(second.pk, user=desk["boss"], why="They wrote back")
         assert Delivery.objects.count() == 3 and Delivery.objects.values("event_id").distinct().count() == 3
         assert [d.payload["summary"].split(":")[0] for d in Delivery.objects.order_by("id")] == [
