@@ -90,7 +90,7 @@ def email_variables(lead: Lead, rep: object) -> dict[str, str]:
 # Sends queued per task: one broker row for many sends (an ``async_task`` each cost more than the send's own
 # claim), small enough that two workers share a sweep's sends and a killed worker strands few (the next
 # sweep queues every due email without an outbox row again; the claim keeps each at most once).
-SEND_CHUNK = 50
+SEND_CHUNK = 100
 
 
 def steps_send_enqueue(run_ids: list[int]) -> None:
