@@ -19,7 +19,7 @@ from typing import NamedTuple
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -364,6 +364,22 @@ class DueRow(NamedTuple):
     due_at: datetime
 
 
+def _due_take(now: datetime, *, batch: int) -> list[tuple]:
+    """Take and mark one batch in one statement: the rows picked ``FOR UPDATE SKIP LOCKED`` (by the partial
+    index on pending ``due_at``) are set due and returned with what the hand-off needs."""
+    runs, enrollments, steps = StepRun._meta.db_table, Enrollment._meta.db_table, Step._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH picked AS (SELECT r.id FROM {runs} r JOIN {enrollments} e ON e.id = r.enrollment_id "
+            "WHERE r.status = %s AND r.due_at <= %s AND e.status = %s "
+            "ORDER BY r.due_at LIMIT %s FOR UPDATE OF r SKIP LOCKED) "
+            f"UPDATE {runs} r SET status = %s FROM picked, {enrollments} e, {steps} s "
+            "WHERE r.id = picked.id AND e.id = r.enrollment_id AND s.id = r.step_id "
+            "RETURNING r.id, e.lead_id, s.position, s.channel, s.mode, r.due_at",
+            [StepRunStatus.PENDING, now, EnrollmentStatus.ACTIVE, batch, StepRunStatus.DUE])
+        return sorted(cursor.fetchall(), key=lambda row: row[5])
+
+
 def _due_mark(now: datetime, *, batch: int, stale: datetime) -> list[DueRow]:
     """Mark one batch of pending step runs due and hand its human steps to the owners' boards, in one transaction.
 
@@ -373,15 +389,9 @@ def _due_mark(now: datetime, *, batch: int, stale: datetime) -> list[DueRow]:
     """
     with transaction.atomic():
         rows = [DueRow(pk, lead_id, position, channel, channel == StepChannel.EMAIL and mode == "automatic", due_at)
-                for pk, lead_id, position, channel, mode, due_at in
-                StepRun.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(status=StepRunStatus.PENDING, due_at__lte=now, enrollment__status=EnrollmentStatus.ACTIVE)
-                .order_by("due_at")
-                .values_list("pk", "enrollment__lead_id", "step__position", "step__channel", "step__mode", "due_at")
-                [:batch]]
+                for pk, lead_id, position, channel, mode, due_at in _due_take(now, batch=batch)]
         if not rows:
             return rows
-        StepRun.objects.filter(pk__in=[row.run_id for row in rows]).update(status=StepRunStatus.DUE)
         # Automatic emails are sent after the loop, with the retries; one that came due long ago waits for the rep.
         human = [row for row in rows if not row.automatic or row.due_at < stale]
         stale_ids = [row.run_id for row in human if row.automatic]
