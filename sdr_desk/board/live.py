@@ -183,12 +183,11 @@ def board_changed(assignment: LeadAssignment, *, previous_team_id: int | None = 
                   reason: str = "", change: str = "") -> None:
     """Number this change and push it after commit to every board that showed or may show the lead."""
     event = BoardEvent.objects.create(lead_id=assignment.lead_id)
-    groups = {team_group(t) for t in (assignment.team_id, previous_team_id) if t}
-    groups |= {user_group(u) for u in (assignment.owner_id, previous_owner_id) if u}
+    groups = _groups_of(assignment, previous_team_id, previous_owner_id)
     if not groups:
         return  # no team and no owner, before or after: no board shows it, nothing to render or send
     seq, lead_id = event.pk, assignment.lead_id
-    transaction.on_commit(lambda: board_push(seq, lead_id, sorted(groups), notify=notify, returned_from=returned_from,
+    transaction.on_commit(lambda: board_push(seq, lead_id, groups, notify=notify, returned_from=returned_from,
                                              reason=reason, change=change))
 
 
@@ -224,23 +223,73 @@ def board_message(seq: int, assignment: LeadAssignment, *, notify: bool = False,
     }
 
 
+@dataclass(frozen=True)
+class Push:
+    """One numbered change to send after commit: the event, the lead, the groups that may show it."""
+
+    seq: int
+    lead_id: int
+    groups: list[str]
+    notify: bool = False
+    returned_from: int | None = None
+    reason: str = ""
+    change: str = ""
+
+
 def board_push(seq: int, lead_id: int, groups: list[str], *, notify: bool = False, returned_from: int | None = None,
                reason: str = "", change: str = "") -> None:
     """Send after commit. Never raises: a lost push is caught up from the event log on reconnect."""
+    board_push_many([Push(seq, lead_id, groups, notify=notify, returned_from=returned_from, reason=reason,
+                          change=change)])
+
+
+def board_push_many(pushes: list[Push]) -> None:
+    """Send many changes: one query for their cards, one event loop for every ``group_send``. Never raises."""
     try:
-        assignment = _cards(LeadAssignment.objects.filter(lead_id=lead_id)).first()
-        if assignment is None:
-            return
-        message = board_message(seq, assignment, notify=notify, returned_from=returned_from, reason=reason,
-                                change=change)
+        assignments = {a.lead_id: a for a in _cards(LeadAssignment.objects.filter(
+            lead_id__in={push.lead_id for push in pushes}))}
         layer = get_channel_layer()
-        if layer is None:
+        if layer is None or not assignments:
             return
-        for group in groups:
-            async_to_sync(layer.group_send)(group, message)
+        sends = []
+        for push in pushes:
+            assignment = assignments.get(push.lead_id)
+            if assignment is not None:
+                message = board_message(push.seq, assignment, notify=push.notify, returned_from=push.returned_from,
+                                        reason=push.reason, change=push.change)
+                sends += [(group, message) for group in push.groups]
+        async_to_sync(_group_send_all)(layer, sends)
     except Exception:  # noqa: BLE001 - the board catches up; intake and the desk must not fail for a push
-        logger.warning("board push for lead %s (event %s) failed; boards will catch up", lead_id, seq,
-                       exc_info=True)
+        logger.warning("board push for leads %s (events %s) failed; boards will catch up",
+                       [push.lead_id for push in pushes[:5]], [push.seq for push in pushes[:5]], exc_info=True)
+
+
+async def _group_send_all(layer: Any, sends: list[tuple[str, dict[str, Any]]]) -> None:
+    for group, message in sends:
+        await layer.group_send(group, message)
+
+
+def _groups_of(assignment: LeadAssignment, previous_team_id: int | None = None,
+               previous_owner_id: int | None = None) -> list[str]:
+    groups = {team_group(t) for t in (assignment.team_id, previous_team_id) if t}
+    groups |= {user_group(u) for u in (assignment.owner_id, previous_owner_id) if u}
+    return sorted(groups)
+
+
+def boards_changed(assignments: list[LeadAssignment]) -> None:
+    """``board_changed`` for many leads changed in one transaction (a batch of next steps coming due).
+
+    One ``INSERT`` numbers them all (an event per lead, as the catch-up reads them); after commit one
+    ``board_push_many`` sends each lead's card to its owner's and team's boards.
+    """
+    shown = [(assignment, _groups_of(assignment)) for assignment in assignments]
+    shown = [(assignment, groups) for assignment, groups in shown if groups]
+    if not shown:
+        return
+    events = BoardEvent.objects.bulk_create([BoardEvent(lead_id=assignment.lead_id) for assignment, _ in shown])
+    pushes = [Push(event.pk, assignment.lead_id, groups) for event, (assignment, groups) in zip(events, shown,
+                                                                                               strict=True)]
+    transaction.on_commit(lambda: board_push_many(pushes))
 
 
 # --- catching up ---------------------------------------------------------------------------

@@ -24,3 +24,14 @@ def assignment_changed_send(assignment: LeadAssignment, *, previous_team_id: int
     assignment_changed.send(sender=LeadAssignment, assignment=assignment, previous_team_id=previous_team_id,
                             previous_owner_id=previous_owner_id, previous_state=previous_state, notify=notify,
                             change=change, reason=reason)
+
+# kwargs: assignments. Many leads changed at once in one transaction, none of them in owner, team or state (a
+# batch of desk-planned next steps coming due, ``leads_next_step_due``): a receiver that shows leads hears
+# the batch in one call and can number and push it set-based. The receivers of ``assignment_changed`` that
+# act on owner or state changes (enrolment, a disposition's stop) have nothing to do for these.
+assignments_changed = Signal()
+
+
+def assignments_changed_send(assignments: list[LeadAssignment]) -> None:
+    if assignments:
+        assignments_changed.send(sender=LeadAssignment, assignments=assignments)

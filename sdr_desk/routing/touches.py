@@ -3,18 +3,20 @@ recorded, and the one way a follow-up ("call back Tuesday at 10") is set on a le
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from inbound.models import Lead, LeadStatus
-from inbound.timeline import timeline_record
+from inbound.timeline import timeline_entry, timeline_record, timeline_record_many
 from sdr_desk.routing.clock import clock_stop
 from sdr_desk.routing.models import OWNED_OPEN, CallOutcome, LeadAssignment, LeadState, Rep, Touch, TouchChannel
 from sdr_desk.routing.ownership import FieldsInvalid, NotAllowed, assignment_locked
-from sdr_desk.routing.signals import assignment_changed_send
+from sdr_desk.routing.signals import assignment_changed_send, assignments_changed_send
 
 TOUCH_KIND = "touch"
 NEXT_STEP_KIND = "next_step"
@@ -96,6 +98,19 @@ def lead_next_step_set(lead_id: int, *, rep: AbstractBaseUser, at: datetime | No
     return assignment
 
 
+@dataclass(frozen=True)
+class NextStepDue:
+    """One step the desk planned, for ``leads_next_step_due``: the lead, when it is due, what it says."""
+
+    lead_id: int
+    at: datetime
+    note: str
+
+
+def _next_step_due_summary(note: str, at: datetime) -> str:
+    return f"Next step: {note or 'follow up'}, due {at.astimezone(timezone.get_current_timezone()):%Y-%m-%d %H:%M %Z}"
+
+
 @transaction.atomic
 def lead_next_step_due(lead_id: int, *, at: datetime, note: str, actor_label: str,
                        now: datetime | None = None) -> LeadAssignment | None:
@@ -120,10 +135,68 @@ def lead_next_step_due(lead_id: int, *, at: datetime, note: str, actor_label: st
     assignment.updated_at = now
     assignment.save(update_fields=["next_step_at", "next_step", "version", "updated_at"])
     timeline_record(lead=Lead(pk=lead_id), kind=NEXT_STEP_KIND, actor_label=actor_label, occurred_at=now,
-                    summary=f"Next step: {note or 'follow up'}, due {at.astimezone(timezone.get_current_timezone()):%Y-%m-%d %H:%M %Z}",
+                    summary=_next_step_due_summary(note, at),
                     data={"before": before, "after": {"at": at.isoformat(), "note": note}})
     assignment_changed_send(assignment)
     return assignment
+
+
+@transaction.atomic
+def leads_next_step_due(steps: Sequence[NextStepDue], *, actor_label: str,
+                        now: datetime | None = None) -> list[LeadAssignment]:
+    """``lead_next_step_due`` for many leads at once (the sequence sweep's batch), with the same rules.
+
+    The rows are locked in one statement (in lead order, so two batches cannot deadlock), changed in one
+    ``UPDATE``, the timeline written in one ``INSERT``, the batch announced with ``assignments_changed`` (the
+    board numbers each lead's change in one ``INSERT`` and pushes the cards after commit). A lead without an owner,
+    not open, or with an earlier next step already planned is left alone. The changed rows are returned.
+    """
+    now = now or timezone.now()
+    wanted: dict[int, NextStepDue] = {}
+    for step in steps:  # one per lead: the earliest
+        if step.lead_id not in wanted or step.at < wanted[step.lead_id].at:
+            wanted[step.lead_id] = step
+    if not wanted:
+        return []
+    locked = list(LeadAssignment.objects.select_for_update(of=("self",))
+                  .filter(lead_id__in=list(wanted), owner__isnull=False, state__in=OWNED_OPEN).order_by("lead_id"))
+    changed: list[LeadAssignment] = []
+    entries = []
+    for assignment in locked:
+        step = wanted[assignment.lead_id]
+        if assignment.next_step_at is not None and assignment.next_step_at <= step.at:
+            continue
+        note = step.note.strip()[:200]
+        before = {"at": assignment.next_step_at.isoformat() if assignment.next_step_at else None,
+                  "note": assignment.next_step}
+        assignment.next_step_at, assignment.next_step = step.at, note
+        assignment.version += 1
+        assignment.updated_at = now
+        changed.append(assignment)
+        entries.append(timeline_entry(lead=Lead(pk=assignment.lead_id), kind=NEXT_STEP_KIND, actor_label=actor_label,
+                                      occurred_at=now, summary=_next_step_due_summary(note, step.at),
+                                      data={"before": before, "after": {"at": step.at.isoformat(), "note": note}}))
+    if not changed:
+        return []
+    _next_steps_save(changed, now=now)
+    timeline_record_many(entries)
+    assignments_changed_send(changed)
+    return changed
+
+
+def _next_steps_save(assignments: list[LeadAssignment], *, now: datetime) -> None:
+    """One ``UPDATE`` of the locked rows' next steps (on PostgreSQL from arrays: a ``CASE`` per row is slow)."""
+    if connection.vendor != "postgresql":
+        LeadAssignment.objects.bulk_update(assignments, ["next_step_at", "next_step", "version", "updated_at"])
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {LeadAssignment._meta.db_table} AS a SET next_step_at = v.at, next_step = v.note, "
+            "version = a.version + 1, updated_at = %s "
+            "FROM unnest(%s::bigint[], %s::timestamptz[], %s::text[]) AS v(pk, at, note) "
+            f"WHERE a.{LeadAssignment._meta.pk.column} = v.pk",
+            [now, [a.pk for a in assignments], [a.next_step_at for a in assignments],
+             [a.next_step for a in assignments]])
 
 
 @transaction.atomic

@@ -238,7 +238,8 @@ class StepRun(models.Model):
     class Meta:
         ordering = ["due_at", "id"]
         constraints = [models.UniqueConstraint(fields=["enrollment", "step"], name="sequence_steprun_unique")]
-        indexes = [models.Index(fields=["due_at"], name="steprun_pending_idx", condition=Q(status="pending"))]
+        # (due_at, id): the sweep walks it in keyset order, never over the entries of batches it marked already.
+        indexes = [models.Index(fields=["due_at", "id"], name="steprun_pending_idx", condition=Q(status="pending"))]
 
     def __str__(self) -> str:
         return f"{self.step} for {self.enrollment.lead_id}: {self.status}"

@@ -87,12 +87,37 @@ def email_variables(lead: Lead, rep: object) -> dict[str, str]:
             "rep_name": name, "rep_signature": signature}
 
 
-def step_send_enqueue(run_id: int) -> None:
-    """Send after commit through Django-Q (sync in tests); the claim makes a doubled task harmless."""
+# Sends queued per task: one broker row for many sends (an ``async_task`` each cost more than the send's own
+# claim), small enough that two workers share a sweep's sends and a killed worker strands few (the next
+# sweep queues every due email without an outbox row again; the claim keeps each at most once).
+SEND_CHUNK = 100
+
+
+def steps_send_enqueue(run_ids: list[int]) -> None:
+    """Queue the sends after commit, ``SEND_CHUNK`` to a task; each send still claims its own outbox row."""
     from django_q.tasks import async_task
 
-    transaction.on_commit(lambda: async_task("sdr_desk.sequences.sending.step_send", run_id,
-                                             task_name=f"sequence-send-{run_id}"))
+    chunks = [run_ids[start:start + SEND_CHUNK] for start in range(0, len(run_ids), SEND_CHUNK)]
+    for chunk in chunks:
+        transaction.on_commit(lambda chunk=chunk: async_task(
+            "sdr_desk.sequences.sending.steps_send", chunk, task_name=f"sequence-send-{chunk[0]}-{len(chunk)}"))
+
+
+def steps_send(run_ids: list[int]) -> dict[str, int]:
+    """Send the queued steps one after the other (the task of ``steps_send_enqueue``): outcome -> count.
+
+    One that raises is logged and the ones after it are still sent; if it raised before its claim, the step
+    is due without an outbox row and the next sweep queues it again, if after, its claim stands (never resent).
+    """
+    outcomes: dict[str, int] = {}
+    for run_id in run_ids:
+        try:
+            outcome = step_send(run_id)
+        except Exception:  # noqa: BLE001  one bad row must not strand the rest of the chunk
+            logger.exception("sequence send of run %s raised", run_id)
+            outcome = "error"
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
 
 
 def _mailbox_lock(mailbox: str) -> None:

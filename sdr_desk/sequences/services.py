@@ -13,12 +13,13 @@ counted from then, so a late call does not crowd the steps after it.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -27,7 +28,7 @@ from inbound.timeline import timeline_entry, timeline_record, timeline_record_ma
 from sdr_desk.routing.business_hours import next_opening
 from sdr_desk.routing.models import LeadAssignment, LeadState, RepStatus, Team
 from sdr_desk.routing.ownership import FieldsInvalid, NotAllowed, assignment_locked
-from sdr_desk.routing.touches import lead_next_step_due
+from sdr_desk.routing.touches import NextStepDue, leads_next_step_due
 from sdr_desk.sequences.models import (
     ONGOING,
     SIGNATURE_MAX_CHARS,
@@ -354,48 +355,77 @@ def _stale_after() -> timedelta:
     return timedelta(minutes=getattr(settings, "SEQUENCES_STALE_SEND_MINUTES", 60))
 
 
-def _due_mark(now: datetime, *, batch: int) -> list[tuple[int, int, int, str, str, bool, datetime]]:
-    """Mark one batch of pending step runs due; SKIP LOCKED lets sweeps on two workers share the work."""
+class DueRow(NamedTuple):
+    run_id: int
+    lead_id: int
+    position: int
+    channel: str
+    automatic: bool
+    due_at: datetime
+
+
+def _due_take(now: datetime, *, batch: int, after: tuple[datetime, int] | None) -> list[tuple]:
+    """Take and mark one batch in one statement: the rows picked ``FOR UPDATE SKIP LOCKED`` are set due and
+    returned with what the hand-off needs. ``after`` (the last row of the sweep's previous batch) keeps the
+    walk of the partial (due_at, id) index past the entries already marked: without it each batch would step
+    over every earlier batch's dead entries again, and a sweep of 100,000 grew with the square of its batches."""
+    runs, enrollments, steps = StepRun._meta.db_table, Enrollment._meta.db_table, Step._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH picked AS (SELECT r.id FROM {runs} r JOIN {enrollments} e ON e.id = r.enrollment_id "
+            "WHERE r.status = %s AND r.due_at <= %s AND e.status = %s AND (r.due_at, r.id) > (%s, %s) "
+            "ORDER BY r.due_at, r.id LIMIT %s FOR UPDATE OF r SKIP LOCKED) "
+            f"UPDATE {runs} r SET status = %s FROM picked, {enrollments} e, {steps} s "
+            "WHERE r.id = picked.id AND e.id = r.enrollment_id AND s.id = r.step_id "
+            "RETURNING r.id, e.lead_id, s.position, s.channel, s.mode, r.due_at",
+            [StepRunStatus.PENDING, now, EnrollmentStatus.ACTIVE, *(after or (datetime.min.replace(tzinfo=UTC), 0)),
+             batch, StepRunStatus.DUE])
+        return sorted(cursor.fetchall(), key=lambda row: (row[5], row[0]))
+
+
+def _due_mark(now: datetime, *, batch: int, stale: datetime, after: tuple[datetime, int] | None = None) -> list[DueRow]:
+    """Mark one batch of pending step runs due and hand its human steps to the owners' boards, in one transaction.
+
+    SKIP LOCKED lets sweeps on two workers share the work. The hand-off is set-based too (routing's
+    ``leads_next_step_due``: one locking read, one ``UPDATE``, one timeline ``INSERT``, the board told per
+    lead after commit), and commits with the marking, so a sweep that dies leaves neither half done.
+    """
     with transaction.atomic():
-        rows = list(StepRun.objects.select_for_update(skip_locked=True, of=("self",))
-                    .filter(status=StepRunStatus.PENDING, due_at__lte=now, enrollment__status=EnrollmentStatus.ACTIVE)
-                    .order_by("due_at")
-                    .values_list("pk", "enrollment__lead_id", "step__position", "step__channel", "step__mode",
-                                 "enrollment_id", "due_at")[:batch])
-        if rows:
-            StepRun.objects.filter(pk__in=[row[0] for row in rows]).update(status=StepRunStatus.DUE)
-    return [(pk, lead_id, position, channel, mode, channel == StepChannel.EMAIL and mode == "automatic", due_at)
-            for pk, lead_id, position, channel, mode, _, due_at in rows]
+        rows = [DueRow(pk, lead_id, position, channel, channel == StepChannel.EMAIL and mode == "automatic", due_at)
+                for pk, lead_id, position, channel, mode, due_at in _due_take(now, batch=batch, after=after)]
+        if not rows:
+            return rows
+        # Automatic emails are sent after the loop, with the retries; one that came due long ago waits for the rep.
+        human = [row for row in rows if not row.automatic or row.due_at < stale]
+        stale_ids = [row.run_id for row in human if row.automatic]
+        if stale_ids:
+            StepRun.objects.filter(pk__in=stale_ids).update(note=STALE_NOTE)
+        leads_next_step_due([NextStepDue(lead_id=row.lead_id, at=row.due_at,
+                                         note=f"Sequence step {row.position + 1}: {StepChannel(row.channel).label}")
+                             for row in human], actor_label=ACTOR, now=now)
+    return rows
 
 
 def steps_due_sweep(*, now: datetime | None = None, batch: int = 1000, limit: int = 100) -> dict[str, int]:
     """Pause, resume, then mark what came due; manual steps go on the owner's Due today, emails are sent."""
-    from sdr_desk.sequences.sending import step_send_enqueue
+    from sdr_desk.sequences.sending import steps_send_enqueue
 
     now = now or timezone.now()
     totals = {"paused": _away_pause(now), "resumed": _away_resume(now, limit=limit), "due": 0, "sends": 0}
     stale = now - _stale_after()
+    after = None
     for _ in range(limit):
-        rows = _due_mark(now, batch=batch)
+        rows = _due_mark(now, batch=batch, stale=stale, after=after)
         if not rows:
             break
         totals["due"] += len(rows)
-        for pk, lead_id, position, channel, _mode, automatic, due_at in rows:
-            if automatic and due_at >= stale:
-                continue  # sent below, with the retries
-            with transaction.atomic():
-                if automatic:
-                    StepRun.objects.filter(pk=pk).update(note=STALE_NOTE)
-                label = StepChannel(channel).label
-                lead_next_step_due(lead_id, at=due_at, note=f"Sequence step {position + 1}: {label}",
-                                   actor_label=ACTOR, now=now)
+        after = (rows[-1].due_at, rows[-1].run_id)
     # Every due automatic email without an outbox row: new ones, capped ones waiting, tasks the broker lost.
     sent = Outbox.objects.filter(enrollment_id=OuterRef("enrollment_id"), step_id=OuterRef("step_id"))
-    waiting = (StepRun.objects.filter(status=StepRunStatus.DUE, step__channel=StepChannel.EMAIL, step__mode="automatic",
-                                      enrollment__status=EnrollmentStatus.ACTIVE)
-               .exclude(Exists(sent)).exclude(note__startswith=STALE_NOTE)
-               .order_by("due_at").values_list("pk", flat=True)[:batch])
-    for pk in waiting:
-        step_send_enqueue(pk)
-        totals["sends"] += 1
+    waiting = list(StepRun.objects.filter(status=StepRunStatus.DUE, step__channel=StepChannel.EMAIL,
+                                          step__mode="automatic", enrollment__status=EnrollmentStatus.ACTIVE)
+                   .exclude(Exists(sent)).exclude(note__startswith=STALE_NOTE)
+                   .order_by("due_at").values_list("pk", flat=True)[:batch])
+    steps_send_enqueue(waiting)
+    totals["sends"] = len(waiting)
     return totals

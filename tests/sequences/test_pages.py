@@ -84,7 +84,7 @@ class TestTemplatesPage:
         assert page.status_code == 200
         text = page.content.decode()
         assert "Follow-up" in text and "1. Call +0 min · 2. SMS +1 d" in text
-        row = text[text.index("<td>Follow-up"):]
+        row = text[text.index(">Follow-up</a>"):]  # the name links to its edit page
         assert '<td class="num">1</td>' in row[:row.index("</tr>")]  # the ongoing one, not the completed one
 
     def test_the_page_costs_the_same_queries_for_one_or_many_sequences(self, desk, client):

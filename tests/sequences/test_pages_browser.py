@@ -52,3 +52,28 @@ def test_a_manager_reads_the_variants_rates_in_the_browser(asgi_server, new_cont
     text = page.inner_text(f"#ab-step-{step.pk}")
     assert "50.0%" in text and "10.0%" in text and "A wins (95%)" in text
     assert page.locator("td.winner").count() == 1
+
+
+def test_a_manager_edits_a_sequence_in_the_browser(asgi_server, new_context, dialogs):  # noqa: F811
+    UserFactory(username="boss", roles=[Role.MANAGER])
+    template = template_make("Hand-raisers: call first", steps=[
+        {"channel": "call", "delay_minutes": 0}, {"channel": "voicemail", "delay_business_days": 0},
+        {**EMAIL, "delay_minutes": None, "delay_business_days": 1}])
+    email = template.steps.get(channel="email")
+    StepVariant.objects.create(step=email, label="A", subject="{first_name}, your demo", body="Hi")
+    page = signed_in(new_context, asgi_server, "boss")
+    page.goto(f"{asgi_server}/sequences/{template.pk}/")
+    page.click(f"#step-{email.pk} button[value=up]")
+    page.wait_for_load_state()
+    assert page.inner_text("#steps tbody tr:nth-child(2)").startswith("2\tEmail")
+    shot(page, "sequences-manage")
+    page.click("text=Add a step")
+    page.select_option("#id_channel", "sms")
+    page.fill("#id_delay_business_days", "-2")
+    page.click("button[type=submit]")
+    page.wait_for_selector(".has-error")
+    shot(page, "sequences-step-errors")
+    assert page.locator(".has-error").count() == 1
+    assert "A delay cannot be negative." in page.inner_text(".has-error")
+    assert template.steps.count() == 3
+    assert dialogs == []

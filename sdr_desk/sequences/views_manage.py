@@ -1,0 +1,134 @@
+"""The managers' pages to create and edit sequence templates, their steps and A/B variants.
+
+Managers (and admins) only: ``sequences.change_sequencetemplate``. A bad form is shown again with its
+errors by field and a 400; nothing is saved.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from sdr_desk.sequences.editing import (
+    StepMoveRefused,
+    step_move,
+    step_next_position,
+    step_save,
+    template_active_set,
+    template_save,
+    variant_save,
+)
+from sdr_desk.sequences.forms import StepForm, TemplateForm, VariantForm
+from sdr_desk.sequences.models import SequenceTemplate, Step, StepVariant
+
+MANAGE = "sequences.change_sequencetemplate"
+
+
+def _form_page(request: HttpRequest, form, *, title: str, back: str, template: SequenceTemplate | None = None,
+               step: Step | None = None) -> HttpResponse:
+    status = 400 if form.is_bound and form.errors else 200
+    return render(request, "sequences/edit_form.html", {"form": form, "title": title, "back": back,
+                                                        "template": template, "step": step}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(MANAGE, raise_exception=True)
+def template_add_view(request: HttpRequest) -> HttpResponse:
+    form = TemplateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        template = template_save(form.instance)
+        messages.success(request, f"Sequence {template.name} created: add its steps.")
+        return redirect("sequence-template-edit", pk=template.pk)
+    return _form_page(request, form, title="New sequence", back="/sequences/")
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(MANAGE, raise_exception=True)
+def template_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
+    template = get_object_or_404(SequenceTemplate.objects.select_related("team"), pk=pk)
+    form = TemplateForm(request.POST or None, instance=template)
+    if request.method == "POST" and form.is_valid():
+        template_save(form.instance)
+        messages.success(request, "Saved.")
+        return redirect("sequence-template-edit", pk=template.pk)
+    steps = list(template.steps.prefetch_related("variants").order_by("position"))
+    status = 400 if form.is_bound and form.errors else 200
+    return render(request, "sequences/template_edit.html", {"template": template, "form": form, "steps": steps},
+                  status=status)
+
+
+@require_POST
+@permission_required(MANAGE, raise_exception=True)
+def template_active_view(request: HttpRequest, pk: int) -> HttpResponse:
+    template = get_object_or_404(SequenceTemplate, pk=pk)
+    active = request.POST.get("active") == "1"
+    template_active_set(template, active=active)
+    messages.success(request, f"{template.name} is {'active' if active else 'inactive: it enrols nobody new'}.")
+    return redirect("sequence-template-edit", pk=template.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(MANAGE, raise_exception=True)
+def step_add_view(request: HttpRequest, pk: int) -> HttpResponse:
+    template = get_object_or_404(SequenceTemplate, pk=pk)
+    form = StepForm(request.POST or None, instance=Step(template=template), position=step_next_position(template))
+    if request.method == "POST" and form.is_valid():
+        step_save(form.instance)
+        messages.success(request, f"Step {form.instance.position + 1} added.")
+        return redirect("sequence-template-edit", pk=template.pk)
+    return _form_page(request, form, title=f"{template.name}: new step", back=f"/sequences/{template.pk}/",
+                      template=template)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(MANAGE, raise_exception=True)
+def step_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
+    step = get_object_or_404(Step.objects.select_related("template"), pk=pk)
+    form = StepForm(request.POST or None, instance=step)
+    if request.method == "POST" and form.is_valid():
+        step_save(form.instance)
+        messages.success(request, f"Step {step.position + 1} saved.")
+        return redirect("sequence-template-edit", pk=step.template_id)
+    return _form_page(request, form, title=f"{step.template.name}: step {step.position + 1}",
+                      back=f"/sequences/{step.template_id}/", template=step.template, step=step)
+
+
+@require_POST
+@permission_required(MANAGE, raise_exception=True)
+def step_move_view(request: HttpRequest, pk: int) -> HttpResponse:
+    step = get_object_or_404(Step, pk=pk)
+    try:
+        step_move(step, up=request.POST.get("direction") == "up")
+    except StepMoveRefused as refused:
+        messages.error(request, " ".join(refused.message_dict["position"]))
+    return redirect("sequence-template-edit", pk=step.template_id)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(MANAGE, raise_exception=True)
+def variant_add_view(request: HttpRequest, pk: int) -> HttpResponse:
+    step = get_object_or_404(Step.objects.select_related("template"), pk=pk)
+    form = VariantForm(request.POST or None, instance=StepVariant(step=step))
+    if request.method == "POST" and form.is_valid():
+        variant_save(form.instance)
+        messages.success(request, f"Variant {form.instance.label} added to step {step.position + 1}.")
+        return redirect("sequence-template-edit", pk=step.template_id)
+    return _form_page(request, form, title=f"{step.template.name}: step {step.position + 1}, new A/B variant",
+                      back=f"/sequences/{step.template_id}/", template=step.template, step=step)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(MANAGE, raise_exception=True)
+def variant_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
+    variant = get_object_or_404(StepVariant.objects.select_related("step__template"), pk=pk)
+    step = variant.step
+    form = VariantForm(request.POST or None, instance=variant)
+    if request.method == "POST" and form.is_valid():
+        variant_save(form.instance)
+        messages.success(request, f"Variant {variant.label} saved.")
+        return redirect("sequence-template-edit", pk=step.template_id)
+    return _form_page(request, form, title=f"{step.template.name}: step {step.position + 1}, variant {variant.label}",
+                      back=f"/sequences/{step.template_id}/", template=step.template, step=step)
