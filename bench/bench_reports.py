@@ -103,14 +103,85 @@ def seed(leads: int, seed_value: int) -> dict[str, Any]:
             "stages": [(label, round(took, 2)) for label, took in result.stages]}
 
 
-def baseline(requests: int) -> dict[str, float]:
+SYNTHETIC_TEAMS = 4
+SYNTHETIC_REPS = 40
+
+
+def synthetic(facts: int) -> dict[str, Any]:
+    """Facts alone, written straight into ``reports_leadfact`` (its lead foreign key dropped in this bench
+    database only): the reports' own cost at ``facts`` leads, apart from how long ``seed_bulk`` takes to make
+    the raw rows. One year of arrivals in insertion order (as a live desk writes them), every figure spread."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    from inbound.models import Source
+    from sdr_desk.reports.models import LeadFact
+    from sdr_desk.roles import Role
+    from sdr_desk.routing.models import Rep, Team
+    from tests.factories import UserFactory
+
+    call_command("migrate", verbosity=0)
+    manager = UserFactory(username=VIEWERS["manager"], first_name="Bench", roles=[Role.MANAGER])
+    UserFactory(username=VIEWERS["marketing"], roles=[Role.MARKETING])
+    for t in range(SYNTHETIC_TEAMS):
+        team = Team.objects.create(name=f"Bench team {t}", time_zone="America/New_York",
+                                   manager=manager if t < 2 else None)
+        for r in range(SYNTHETIC_REPS // SYNTHETIC_TEAMS):
+            Rep.objects.create(user=UserFactory(username=f"bench-rep-{t}-{r}", roles=[Role.SDR]), team=team)
+    for i in range(10):
+        Source.objects.create(name=f"Bench source {i}")
+    table = LeadFact._meta.db_table
+    began = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT conname FROM pg_constraint WHERE conrelid = '{table}'::regclass AND contype = 'f' "
+                       f"AND conname LIKE '%%lead_id%%'")
+        for (name,) in cursor.fetchall():
+            cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
+        cursor.execute(f"""
+            INSERT INTO {table} (lead_id, arrived_at, arrival_hour, after_hours, team_id, rep_id, source_id, channel,
+                campaign, utm_source, utm_medium, utm_campaign, tier, offered_at, first_touch_at, response_seconds,
+                response_business_seconds, system_seconds, system_business_seconds, human_seconds,
+                human_business_seconds, bucket, sla_seconds, sla_met, escalated, touches, connected,
+                attempts_to_connect, enrolled, sequence_completed, disposition_code_id, outcome, disposition_reason,
+                qualified, handed_off, ae_accepted, ae_rejected, rejection_reason, meeting_held, no_show, conversions,
+                first_source_id, first_campaign, last_source_id, last_campaign, refreshed_at)
+            SELECT g, now() - interval '365 days' + g * (interval '365 days' / %(n)s), (g %% 24)::int, g %% 5 = 0,
+                t.first + g %% {SYNTHETIC_TEAMS}, r.first + g %% {SYNTHETIC_REPS}, s.first + g %% 10, 'web_form',
+                'c' || (g %% 30), 'google', 'cpc', 'u' || (g %% 20),
+                (ARRAY['hand_raiser', 'researcher', 'light', 'none'])[1 + g %% 4], now(),
+                CASE WHEN g %% 10 = 0 THEN NULL ELSE now() END,
+                CASE WHEN g %% 10 = 0 THEN NULL ELSE (g * 7919 %% 200000)::float8 END,
+                CASE WHEN g %% 10 = 0 THEN NULL ELSE (g * 7919 %% 50000)::float8 END, (g %% 60)::float8,
+                (g %% 60)::float8, CASE WHEN g %% 10 = 0 THEN NULL ELSE (g * 7919 %% 200000)::float8 END,
+                CASE WHEN g %% 10 = 0 THEN NULL ELSE (g * 7919 %% 50000)::float8 END,
+                (ARRAY['lt5m', '5-30m', '30-60m', '1-24h', 'gt24h', 'never'])[1 + g %% 6], 300, g %% 3 = 0,
+                g %% 17 = 0, (g %% 6)::int, g %% 4 = 0, CASE WHEN g %% 4 = 0 THEN 2 END, g %% 3 = 0, g %% 9 = 0,
+                d.first + g %% 7, (ARRAY['qualified', 'nurture', 'disqualified', 'closed'])[1 + g %% 4],
+                CASE WHEN g %% 4 = 2 THEN 'Too small' ELSE '' END, g %% 4 = 0, g %% 4 = 0, g %% 8 = 0,
+                g %% 8 = 4, CASE WHEN g %% 8 = 4 THEN 'Bad timing' ELSE '' END, g %% 16 = 0, g %% 32 = 1,
+                (1 + g %% 3)::int, s.first + g %% 10, 'c' || (g %% 30), s.first + (g + 1) %% 10,
+                'c' || ((g + 3) %% 30), now()
+            FROM generate_series(1::bigint, %(n)s::bigint) g,
+                (SELECT min(id) AS first FROM sdr_desk_team) t,
+                (SELECT min(user_id) AS first FROM sdr_desk_rep) r,
+                (SELECT min(id) AS first FROM inbound_source) s,
+                (SELECT min(id) AS first FROM dispositions_dispositioncode) d
+        """, {"n": facts})
+    made = time.perf_counter() - began
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    print(f"synthetic facts: {facts:,} rows in {made:.1f}s (then VACUUM ANALYZE)")
+    return {"synthetic_facts": facts, "seconds": made}
+
+
+def baseline(requests: int, table: str = "inbound_lead") -> dict[str, float]:
     from django.db import connection
 
     times = []
     with connection.cursor() as cursor:
         for _ in range(requests + 2):
             began = time.perf_counter()
-            cursor.execute("SELECT count(*) FROM inbound_lead")
+            cursor.execute(f"SELECT count(*) FROM {table}")
             cursor.fetchone()
             times.append(time.perf_counter() - began)
     return summary(times[2:])
@@ -219,8 +290,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--reuse", action="store_true", help="use the bench database if seeded already")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--synthetic-facts", type=int, default=0, metavar="N",
+                        help="skip seed_bulk: write N facts straight into the reports' table and time the pages")
     args = parser.parse_args()
-    name = database_name(args.leads)
+    name = database_name(args.leads) if not args.synthetic_facts else f"sdr_bench_reports_facts_{args.synthetic_facts}"
     reused = args.reuse and database(name, "exists")
     if not reused:
         database(name, "reset")
@@ -229,7 +302,14 @@ def main() -> None:
     try:
         from inbound.models import Lead
 
-        if reused:
+        if args.synthetic_facts:
+            results["seed"] = synthetic(args.synthetic_facts)
+            base = baseline(args.requests, table="reports_leadfact")
+            print(f"\nbaseline SELECT count(*) FROM reports_leadfact: p50 {base['p50_ms']:.1f} ms")
+            results["baseline"] = base
+            results["reports"] = reports(args.requests, base)
+            results["load_average"] = os.getloadavg()
+        elif reused:
             from django.core.management import call_command
 
             call_command("migrate", verbosity=0)
@@ -240,13 +320,15 @@ def main() -> None:
             results["seed"] = {"reused": True, "leads": have}
         else:
             results["seed"] = seed(args.leads, args.seed)
-        base = baseline(args.requests)
-        print(f"\nbaseline SELECT count(*) FROM inbound_lead: p50 {base['p50_ms']:.1f} ms, p99 {base['p99_ms']:.1f} ms")
-        results["baseline"] = base
-        # The facts first (the pages read them), then the pages over them.
-        results["refresh"] = refresh()
-        results["reports"] = reports(args.requests, base)
-        results["load_average"] = os.getloadavg()
+        if not args.synthetic_facts:
+            base = baseline(args.requests)
+            print(f"\nbaseline SELECT count(*) FROM inbound_lead: p50 {base['p50_ms']:.1f} ms, "
+                  f"p99 {base['p99_ms']:.1f} ms")
+            results["baseline"] = base
+            # The facts first (the pages read them), then the pages over them.
+            results["refresh"] = refresh()
+            results["reports"] = reports(args.requests, base)
+            results["load_average"] = os.getloadavg()
     finally:
         from django.db import connections
 
