@@ -303,7 +303,7 @@ def main() -> None:
         from inbound.models import Lead
 
         if args.synthetic_facts:
-            results["seed"] = synthetic(args.synthetic_facts)
+            results["seed"] = {"reused": True} if reused else synthetic(args.synthetic_facts)
             base = baseline(args.requests, table="reports_leadfact")
             print(f"\nbaseline SELECT count(*) FROM reports_leadfact: p50 {base['p50_ms']:.1f} ms")
             results["baseline"] = base
