@@ -867,10 +867,11 @@ class _Run:
             ALTER TABLE bulk_touch ADD COLUMN outcome text;
             UPDATE bulk_touch t SET outcome = CASE WHEN t.connected THEN 'connected' WHEN t.channel <> 'call' THEN ''
                 ELSE {outcome.replace('a.id * 8 + g', 't.lead_id * 8 + t.n')} END;
-            -- A connect that never happened (its touch lies in the future) is no connect.
-            UPDATE bulk_asg a SET connect_at = NULL WHERE connect_at IS NOT NULL
-                AND a.id NOT IN (SELECT t.lead_id FROM bulk_touch t WHERE t.connected);
+            -- A connect that never happened (its touch lies in the future) is no connect. NOT EXISTS, an anti
+            -- join: NOT IN over a subquery too big for work_mem is re-scanned for every row (quadratic at 1 M).
             CREATE INDEX ON bulk_touch (lead_id, n);
+            UPDATE bulk_asg a SET connect_at = NULL WHERE connect_at IS NOT NULL
+                AND NOT EXISTS (SELECT 1 FROM bulk_touch t WHERE t.lead_id = a.id AND t.connected);
             ANALYZE bulk_touch
         """)
         self.sql("touches", """
