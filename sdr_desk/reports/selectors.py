@@ -430,30 +430,29 @@ def reasons(facts: QuerySet[LeadFact]) -> list[dict[str, Any]]:
     return rows
 
 
-def rejection_reasons(facts: QuerySet[LeadFact], *, by_source: bool = False) -> list[dict[str, Any]]:
-    keys = (["source_id", "source__name"] if by_source else []) + ["rejection_reason"]
-    rows = list(facts.filter(ae_rejected=True).order_by().values(*keys).annotate(leads=Count("lead"))
+def _reasons_by(facts: QuerySet[LeadFact], *, flag: str, reason_field: str, by_source: bool) -> list[dict[str, Any]]:
+    """The leads with ``flag`` counted by their ``reason_field`` (and source), most first, each linked."""
+    keys = (["source_id", "source__name"] if by_source else []) + [reason_field]
+    rows = list(facts.filter(DRILL_FLAGS[flag]).order_by().values(*keys).annotate(leads=Count("lead"))
                 .order_by("-leads", *keys))
+    param = "rejection_reason" if reason_field == "rejection_reason" else "reason"
     for row in rows:
-        row["label"] = row["rejection_reason"] or "No reason"
-        row["drill"] = {"rejection_reason": _drill_value(row["rejection_reason"]), "flag": "rejected"}
+        row["label"] = row[reason_field] or "No reason"
+        row["drill"] = {param: _drill_value(row[reason_field]), "flag": flag}
         if by_source:
             row["source_label"] = row["source__name"] or "No source"
             row["drill"]["source"] = _drill_value(row["source_id"])
     return rows
 
 
+def rejection_reasons(facts: QuerySet[LeadFact], *, by_source: bool = False) -> list[dict[str, Any]]:
+    """AE rejections by the last rejection's reason (and source)."""
+    return _reasons_by(facts, flag="rejected", reason_field="rejection_reason", by_source=by_source)
+
+
 def bad_fit_reasons(facts: QuerySet[LeadFact]) -> list[dict[str, Any]]:
     """Disqualified leads by source and reason: what marketing should stop buying."""
-    rows = list(facts.filter(outcome="disqualified").order_by().values(
-        "source_id", "source__name", "disposition_reason").annotate(leads=Count("lead"))
-        .order_by("-leads", "source__name", "disposition_reason"))
-    for row in rows:
-        row["label"] = row["disposition_reason"] or "No reason"
-        row["source_label"] = row["source__name"] or "No source"
-        row["drill"] = {"source": _drill_value(row["source_id"]), "reason": _drill_value(row["disposition_reason"]),
-                        "flag": "disqualified"}
-    return rows
+    return _reasons_by(facts, flag="disqualified", reason_field="disposition_reason", by_source=True)
 
 
 def coaching(facts: QuerySet[LeadFact]) -> list[dict[str, Any]]:
