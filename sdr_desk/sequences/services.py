@@ -369,6 +369,8 @@ def _due_take(now: datetime, *, batch: int, after: tuple[datetime, int] | None) 
     returned with what the hand-off needs. ``after`` (the last row of the sweep's previous batch) keeps the
     walk of the partial (due_at, id) index past the entries already marked: without it each batch would step
     over every earlier batch's dead entries again, and a sweep of 100,000 grew with the square of its batches."""
+    if connection.vendor != "postgresql":
+        return _due_take_portable(now, batch=batch, after=after)
     runs, enrollments, steps = StepRun._meta.db_table, Enrollment._meta.db_table, Step._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
@@ -381,6 +383,19 @@ def _due_take(now: datetime, *, batch: int, after: tuple[datetime, int] | None) 
             [StepRunStatus.PENDING, now, EnrollmentStatus.ACTIVE, *(after or (datetime.min.replace(tzinfo=UTC), 0)),
              batch, StepRunStatus.DUE])
         return sorted(cursor.fetchall(), key=lambda row: (row[5], row[0]))
+
+
+def _due_take_portable(now: datetime, *, batch: int, after: tuple[datetime, int] | None) -> list[tuple]:
+    """The same batch on the embedded SQLite default (the demo): no row locks there, since SQLite lets one
+    writer at a time, so pick, mark and read back in three statements of the same transaction."""
+    pending = StepRun.objects.filter(status=StepRunStatus.PENDING, due_at__lte=now,
+                                     enrollment__status=EnrollmentStatus.ACTIVE)
+    if after is not None:
+        pending = pending.filter(Q(due_at__gt=after[0]) | Q(due_at=after[0], id__gt=after[1]))
+    ids = list(pending.order_by("due_at", "id").values_list("id", flat=True)[:batch])
+    StepRun.objects.filter(id__in=ids).update(status=StepRunStatus.DUE)
+    return list(StepRun.objects.filter(id__in=ids).order_by("due_at", "id").values_list(
+        "id", "enrollment__lead_id", "step__position", "step__channel", "step__mode", "due_at"))
 
 
 def _due_mark(now: datetime, *, batch: int, stale: datetime, after: tuple[datetime, int] | None = None) -> list[DueRow]:
