@@ -315,6 +315,14 @@ FORM_RATE_WINDOW_SECONDS = envint("FORM_RATE_WINDOW_SECONDS", 600, minimum=1)
 # X-Forwarded-For only that far back, so a client cannot spoof its own.
 TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0, minimum=0)
 
+# --- reports ----------------------------------------------------------------------------
+# A figure that took this long to compute is kept as a snapshot (sdr_desk/reports/snapshots.py), served while
+# the facts have not moved and, while a task brings it up to date, for at most REPORT_SNAPSHOT_MAX_AGE_SECONDS.
+REPORT_SNAPSHOT_SLOW_MS = envint("REPORT_SNAPSHOT_SLOW_MS", 100, minimum=0)
+REPORT_SNAPSHOT_MAX_AGE_SECONDS = envint("REPORT_SNAPSHOT_MAX_AGE_SECONDS", 900, minimum=0)
+# Snapshots viewed within this many days are kept up to date by the "Report snapshots" schedule; older are dropped.
+REPORT_SNAPSHOT_KEEP_DAYS = envint("REPORT_SNAPSHOT_KEEP_DAYS", 7, minimum=1)
+
 # --- scoring ----------------------------------------------------------------------------
 # How long a process trusts its idea of the latest rule-set version before asking again.
 SCORING_RULES_TTL_SECONDS = envint("SCORING_RULES_TTL_SECONDS", 2, minimum=0)

@@ -9,6 +9,11 @@ time, so every figure is exact over the leads it covers, never an average of ave
 
 from __future__ import annotations
 
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -130,3 +135,70 @@ class RollupState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at timeline entry {self.last_entry_id}"
+
+
+class RowsEncoder(json.JSONEncoder):
+    """A figure's rows as JSON, its dates and times tagged so they come back as what they were."""
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, datetime):
+            return {"$datetime": o.isoformat()}
+        if isinstance(o, date):
+            return {"$date": o.isoformat()}
+        if isinstance(o, Decimal):
+            return float(o)
+        return super().default(o)
+
+
+def _revive(value: dict[str, Any]) -> Any:
+    if len(value) == 1:
+        if "$date" in value:
+            return date.fromisoformat(value["$date"])
+        if "$datetime" in value:
+            return datetime.fromisoformat(value["$datetime"])
+    return value
+
+
+class RowsDecoder(json.JSONDecoder):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("object_hook", _revive)
+        super().__init__(*args, **kwargs)
+
+
+def rows_dump(rows: list[dict[str, Any]]) -> str:
+    return json.dumps(rows, cls=RowsEncoder, separators=(",", ":"))
+
+
+def rows_load(text: str) -> list[dict[str, Any]]:
+    return json.loads(text, cls=RowsDecoder)
+
+
+class ReportSnapshot(models.Model):
+    """One figure of a report (a table's rows, a chart's series) as computed over the facts at one version.
+
+    Exact percentiles over a year of a million leads sort every value in range: seconds, not the half second a
+    page may take. A figure whose live computation was slow is kept here, keyed by everything it depends on
+    (the figure, the viewer's resolved scope, the days, the zone, the filters), and served while the facts have
+    not moved (the same figures a live query gives) or, for at most ``REPORT_SNAPSHOT_MAX_AGE_SECONDS``,
+    while a task brings it up to the facts' new version; older than that, the page computes it live again.
+    Written only by ``sdr_desk.reports.snapshots``.
+    """
+
+    key = models.CharField(max_length=64, primary_key=True, help_text="sha256 of the figure and its inputs")
+    figure = models.CharField(max_length=50)
+    kwargs = models.JSONField(default=dict, blank=True)
+    inputs = models.JSONField(help_text="scope, days, zone, team and source: enough to compute it again")
+    rows = models.TextField(help_text="the rows as JSON (RowsEncoder): text, so each row's keys keep their order")
+    version = models.CharField(max_length=80, help_text="the facts' version the rows were computed at")
+    as_of = models.DateTimeField(null=True, blank=True, help_text="when the facts they were computed on were made")
+    made_at = models.DateTimeField(default=timezone.now)
+    seconds = models.FloatField(help_text="how long computing it took")
+    relative = models.BooleanField(default=False, help_text="its days ended on the day it was viewed: it rolls")
+    viewed_at = models.DateTimeField(default=timezone.now)
+    refreshing_since = models.DateTimeField(null=True, blank=True, help_text="a task is computing it again")
+
+    class Meta:
+        indexes = [models.Index(fields=["viewed_at"], name="snapshot_viewed_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.figure} at facts {self.version}"

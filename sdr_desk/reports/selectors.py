@@ -69,26 +69,50 @@ class Scope:
     facts: QuerySet[LeadFact]
     label: str
     everyone: bool  # marketing, admins: all teams
+    teams: tuple[int, ...] = ()  # the teams a manager manages
+    rep_id: int | None = None  # an SDR's own leads
+
+    @property
+    def descriptor(self) -> dict[str, Any]:
+        """The scope resolved to data: what a snapshot of a figure is keyed by and computed again from."""
+        return {"everyone": self.everyone, "teams": list(self.teams), "rep": self.rep_id}
+
+
+def scoped_facts(*, everyone: bool, teams: Iterable[int] = (), rep: int | None = None) -> QuerySet[LeadFact]:
+    """The facts of all teams, or of ``teams`` and the leads of ``rep``."""
+    facts = LeadFact.objects.all()
+    if everyone:
+        return facts
+    condition = Q(pk__in=[])
+    if teams:
+        condition |= Q(team_id__in=sorted(teams))
+    if rep is not None:
+        condition |= Q(rep_id=rep)
+    return facts.filter(condition)
 
 
 def facts_scope(user: AbstractBaseUser) -> Scope:
     """The facts ``user`` may read: all for marketing and admins, their teams' for a manager, their own for an
-    SDR (a manager who is also a rep sees both). Anyone else (AEs, no role): PermissionDenied."""
+    SDR (a manager who is also a rep sees both). Anyone else (AEs, no role): PermissionDenied.
+
+    The teams are resolved to their ids here, so a manager who loses a team loses its figures at once, snapshots
+    included (they are keyed by the resolved scope)."""
     roles = desk_roles(user)
-    facts = LeadFact.objects.all()
     if roles & {Role.MARKETING, Role.ADMIN}:
-        return Scope(facts=facts, label="All teams", everyone=True)
-    condition = Q()
+        return Scope(facts=scoped_facts(everyone=True), label="All teams", everyone=True)
+    teams: tuple[int, ...] = ()
+    rep_id = None
     labels = []
     if Role.MANAGER in roles:
-        condition |= Q(team__manager=user)
+        teams = tuple(Team.objects.filter(manager=user).order_by("pk").values_list("pk", flat=True))
         labels.append("your teams")
     if Role.SDR in roles:
-        condition |= Q(rep=user)
+        rep_id = user.pk
         labels.append("your own leads")
     if not labels:
         raise PermissionDenied("Reports are for SDRs, managers and marketing.")
-    return Scope(facts=facts.filter(condition), label=" and ".join(labels).capitalize(), everyone=False)
+    return Scope(facts=scoped_facts(everyone=False, teams=teams, rep=rep_id),
+                 label=" and ".join(labels).capitalize(), everyone=False, teams=teams, rep_id=rep_id)
 
 
 def scope_teams(user: AbstractBaseUser, scope: Scope) -> QuerySet[Team]:

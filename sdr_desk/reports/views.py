@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
-from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -27,10 +26,8 @@ from sdr_desk.reports import selectors as s
 from sdr_desk.reports.forms import ReportFilterForm, default_range
 from sdr_desk.reports.models import LeadFact
 from sdr_desk.reports.rollups import facts_fresh_enough
+from sdr_desk.reports.snapshots import Inputs, Served, facts_version, figure_rows, report_session
 from sdr_desk.reports.tables import Column, Table
-
-# Percentiles sort their group: with PostgreSQL's default 4 MB a year of leads sorts on disk.
-REPORT_WORK_MEM = "64MB"
 
 PAGES = [("reports-speed", "Speed to lead"), ("reports-funnel", "Funnel"), ("reports-handoff", "Handoff"),
          ("reports-coaching", "Coaching")]
@@ -46,24 +43,26 @@ class Report:
     form: ReportFilterForm
     window: s.Window
     base: dict[str, str]
-    refreshed_at: Any
+    inputs: Inputs
+    served: Served
     status: int
+
+    @property
+    def refreshed_at(self) -> Any:
+        """When the facts behind the oldest figure shown were made."""
+        return self.served.as_of or self.served.version.refreshed_at
+
+    def figure(self, name: str, **kwargs: Any) -> Callable[[], list[dict[str, Any]]]:
+        """Figure ``name`` of these facts, as a table's lazy source (live, or from its snapshot)."""
+        return lambda: figure_rows(name, kwargs, self.inputs, served=self.served, facts=self.facts)
 
 
 def roomy(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Run a report in one transaction with room to sort in memory and no JIT (``SET LOCAL``: this transaction
-    only)."""
+    """Run a report in one ``report_session``: one transaction with room to sort in memory and no JIT."""
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if connection.vendor != "postgresql":
-            return view(request, *args, **kwargs)
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
-                # A report's queries are many and short: compiling each (JIT) cost more than it saved, 20-30 ms
-                # a query at a million facts.
-                cursor.execute("SET LOCAL jit = off")
+        with report_session():
             return view(request, *args, **kwargs)
 
     return wrapped
@@ -83,15 +82,19 @@ def _report(request: HttpRequest) -> Report:
             source_id = form.cleaned_data["source"].pk if form.cleaned_data["source"] else None
         else:
             status = 400
-    window = s.Window(since=since, until=until, zone=timezone.get_current_timezone())
+    zone = timezone.get_current_timezone()
+    window = s.Window(since=since, until=until, zone=zone)
     base = {"since": since.isoformat(), "until": until.isoformat()}
     if team_id:
         base["team"] = str(team_id)
     if source_id:
         base["source"] = str(source_id)
     facts = s.facts_filter(scope.facts, window=window, team_id=team_id, source_id=source_id)
-    return Report(facts=facts, scope=scope, form=form, window=window, base=base,
-                  refreshed_at=facts_fresh_enough(), status=status)
+    facts_fresh_enough()
+    inputs = Inputs(scope=scope.descriptor, since=since, until=until, zone=str(zone), team_id=team_id,
+                    source_id=source_id)
+    return Report(facts=facts, scope=scope, form=form, window=window, base=base, inputs=inputs,
+                  served=Served(version=facts_version()), status=status)
 
 
 def _page(request: HttpRequest, report: Report, *, name: str, title: str, tables: list[Table],
@@ -104,6 +107,8 @@ def _page(request: HttpRequest, report: Report, *, name: str, title: str, tables
         if table is None:
             raise Http404("No such table on this report.")
         return table.csv_response(f"{name}-{table.key}-{report.window.since}-{report.window.until}.csv")
+    for table in tables:  # every figure before the page says how old the oldest is
+        table.rows  # noqa: B018
     query = urlencode({k: v for k, v in request.GET.items() if k not in ("format", "table")})
     return render(request, "reports/report.html", {
         "title": title, "page": name, "pages": PAGES, "report": report, "tables": tables, "charts": charts or {},
@@ -137,7 +142,7 @@ def speed(request: HttpRequest) -> HttpResponse:
     by = _dimension(request, s.SPEED_DIMENSIONS, "rep")
     tables = [
         Table("summary", "Response time from arrival", [Column("label", "Leads", "label"), *SPEED_COLUMNS],
-              lambda: s.speed_summary(report.facts),
+              report.figure("speed_summary"),
               note="From the moment the lead arrived (or turned hot again) to the owner's first touch. "
                    "System: arrival to offer or assignment; human: offer to first touch. "
                    "Business time counts the team's hours only."),
@@ -146,15 +151,15 @@ def speed(request: HttpRequest) -> HttpResponse:
             Column("connected", "Connected", flag="connected"), Column("connect_rate", "Connect rate", "rate"),
             Column("qualified", "Qualified", flag="qualified"), Column("qualified_rate", "Qualified rate", "rate"),
             Column("handed_off", "Handed off", flag="handed_off"), Column("accepted", "AE-accepted", flag="accepted"),
-            Column("accept_rate", "AE acceptance", "rate")], lambda: s.bucket_outcomes(report.facts)),
+            Column("accept_rate", "AE acceptance", "rate")], report.figure("bucket_outcomes")),
         Table(f"by-{by}", f"By {s.SPEED_DIMENSIONS[by][0].lower()}",
               [Column("label", s.SPEED_DIMENSIONS[by][0], "label"), *SPEED_COLUMNS],
-              lambda: s.speed_by(report.facts, by)),
+              report.figure("speed_by", dimension=by)),
     ]
     if _exporting(request):
         return _page(request, report, name="speed", title="Speed to lead", tables=tables)
     buckets = tables[1].rows
-    series = _every_day(s.response_series(report.facts, report.window.zone), report.window)
+    series = _every_day(report.figure("response_series")(), report.window)
     charts = {
         "series": {"type": "line", "labels": [row["day"].isoformat() for row in series],
                    "datasets": [{"label": "p50 (min)", "data": [_minutes(row["p50"]) for row in series]},
@@ -205,16 +210,16 @@ def funnel(request: HttpRequest) -> HttpResponse:
     label = s.FUNNEL_DIMENSIONS[by][0]
     tables = [
         Table(f"by-{by}", f"Funnel by {label.lower()}", [Column("label", label, "label"), *FUNNEL_COLUMNS],
-              lambda: s.funnel_by(report.facts, by)),
+              report.figure("funnel_by", dimension=by)),
         Table("reasons", "Dispositions and their reasons", [
             Column("label", "Disposition", "label"), Column("disposition_reason", "Reason", "text"),
-            Column("leads", "Leads")], lambda: s.reasons(report.facts)),
+            Column("leads", "Leads")], report.figure("reasons")),
         Table("rejections", "AE rejections", [Column("label", "Reason", "label"), Column("leads", "Leads")],
-              lambda: s.rejection_reasons(report.facts)),
+              report.figure("rejection_reasons")),
     ]
     if _exporting(request):
         return _page(request, report, name="funnel", title="Funnel", tables=tables)
-    total = s.funnel_total(report.facts)
+    total = report.figure("funnel_total")()[0]
     base_href = reverse("reports-leads") + "?" + urlencode(report.base)
     charts = {"funnel": {"type": "bar", "labels": [stage[1] for stage in s.FUNNEL_STAGES],
                          "datasets": [{"label": "Leads", "data": [total[stage[0]] for stage in s.FUNNEL_STAGES]}],
@@ -230,7 +235,6 @@ def funnel(request: HttpRequest) -> HttpResponse:
 def handoff(request: HttpRequest) -> HttpResponse:
     """Marketing's report: what became of each source's and campaign's leads at the AE, and why."""
     report = _report(request)
-    qualified = report.facts.filter(qualified=True)
     handoff_columns = [Column("leads", "Leads"), Column("qualified", "Qualified", flag="qualified"),
                        Column("qualified_rate", "Qualified rate", "rate"),
                        Column("handed_off", "Handed off", flag="handed_off"),
@@ -242,27 +246,27 @@ def handoff(request: HttpRequest) -> HttpResponse:
                            Column("accepted", "AE-accepted", flag="accepted"), Column("held", "Meeting held", flag="held")]
     tables = [
         Table("sources", "By source", [Column("label", "Source", "label"), *handoff_columns],
-              lambda: s.funnel_by(report.facts, "source")),
+              report.figure("funnel_by", dimension="source")),
         Table("campaigns", "By campaign", [Column("label", "Campaign", "label"), *handoff_columns],
-              lambda: s.funnel_by(report.facts, "campaign")),
+              report.figure("funnel_by", dimension="campaign")),
         Table("rejections", "Why AEs rejected", [Column("source_label", "Source", "text"),
                                                  Column("label", "Reason", "label"), Column("leads", "Leads")],
-              lambda: s.rejection_reasons(report.facts, by_source=True)),
+              report.figure("rejection_reasons", by_source=True)),
         Table("bad-fit", "Bad-fit reasons", [Column("source_label", "Source", "text"),
                                              Column("label", "Reason", "label"), Column("leads", "Leads")],
-              lambda: s.bad_fit_reasons(report.facts)),
+              report.figure("bad_fit_reasons")),
         Table("first-touch", "Qualified leads by first conversion (first-touch attribution)",
               [Column("label", "First source", "label"), *attribution_columns],
-              lambda: s.funnel_by(qualified, "source", prefix="first_")),
+              report.figure("attribution", dimension="source", prefix="first_")),
         Table("last-touch", "Qualified leads by last conversion (last-touch attribution)",
               [Column("label", "Last source", "label"), *attribution_columns],
-              lambda: s.funnel_by(qualified, "source", prefix="last_")),
+              report.figure("attribution", dimension="source", prefix="last_")),
         Table("first-campaign", "Qualified leads by first campaign",
               [Column("label", "First campaign", "label"), *attribution_columns],
-              lambda: s.funnel_by(qualified, "campaign", prefix="first_")),
+              report.figure("attribution", dimension="campaign", prefix="first_")),
         Table("last-campaign", "Qualified leads by last campaign",
               [Column("label", "Last campaign", "label"), *attribution_columns],
-              lambda: s.funnel_by(qualified, "campaign", prefix="last_")),
+              report.figure("attribution", dimension="campaign", prefix="last_")),
     ]
     return _page(request, report, name="handoff", title="Handoff", tables=tables)
 
@@ -282,7 +286,7 @@ def coaching(request: HttpRequest) -> HttpResponse:
         Column("completion_rate", "Completion", "rate"), Column("handed_off", "Handed off", flag="handed_off"),
         Column("held", "Meetings held", flag="held"), Column("no_show", "No-shows", flag="no_show"),
         Column("no_show_rate", "No-show rate", "rate"), Column("escalated", "Escalated", flag="escalated")],
-        lambda: s.coaching(report.facts),
+        report.figure("coaching"),
         note="Attempts to connect: touches up to and including the first connected call, over connected leads.")]
     return _page(request, report, name="coaching", title="Coaching", tables=tables)
 
