@@ -12,9 +12,12 @@ Measured, in this order:
 
 - baseline: ``SELECT count(*) FROM inbound_lead``, the least a report over the leads costs;
 - each URL of ``REPORT_URLS`` and its ``?format=csv``, as a manager and as marketing (Django's test
-  client, in-process: server time without the network), ``--requests`` times after two warm-ups:
-  p50 / p99 in ms, each as a ratio to the baseline's p50, the status and the number of queries; and
-  ``EXPLAIN (ANALYZE, BUFFERS)`` of the slowest query each page ran;
+  client, in-process: server time without the network): once cold (every snapshot deleted first, so each
+  figure is computed live), then ``--requests`` times after two warm-ups (slow figures kept as snapshots):
+  p50 / p99 in ms, each as a ratio to the baseline's p50, the status and the number of queries; once
+  stale (the facts' version moved: the snapshot served, a task queued); and ``EXPLAIN (ANALYZE, BUFFERS)``
+  of the slowest query each page ran;
+- ``snapshots_warm()`` after the facts moved: every snapshot the pages kept, computed again;
 - ``call_command("reports_refresh", full=True)`` and an incremental ``reports_refresh``.
 
 A URL that does not resolve, or a command that does not exist, is skipped with a line saying so: the
@@ -39,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 PG = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
 RESULTS_DIR = ROOT / "bench" / "results"
 
-REPORT_URLS = ["/reports/", "/reports/funnel/", "/reports/handoff/", "/reports/coaching/"]
+REPORT_URLS = ["/reports/", "/reports/funnel/", "/reports/handoff/", "/reports/coaching/", "/reports/leads/"]
 # Each page over the default range (the last 30 days) and over a year (seed_bulk spreads leads over 365 days).
 RANGES = {"30 d": "", "365 d": "year"}
 # Who looks at them: usernames seed_bulk makes (sdr_desk/bulk_setup.py).
@@ -196,9 +199,19 @@ def explain(sql: str) -> str:
 
 
 def page(client: Any, url: str, requests: int) -> dict[str, Any]:
+    """Cold (no snapshot of any figure: computed live), then ``requests`` timed warm requests (figures kept
+    as snapshots, if computing them was slow) after two warm-ups, then one stale request (the facts moved:
+    the snapshot is served and a task is queued to compute it again)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    snapshots = _snapshots()
+    cold_ms = None
+    if snapshots is not None:
+        snapshots.objects.all().delete()
+        began = time.perf_counter()
+        client.get(url)
+        cold_ms = (time.perf_counter() - began) * 1000
     for _ in range(2):
         client.get(url)
     times, status, slowest = [], None, None
@@ -214,9 +227,54 @@ def page(client: Any, url: str, requests: int) -> dict[str, Any]:
             timed = [q for q in captured.captured_queries if q["sql"].lstrip().upper().startswith(("SELECT", "WITH"))]
             if timed:
                 slowest = max(timed, key=lambda q: float(q["time"]))
-    return {"status": status, "queries": queries, **summary(times),
+    stale_ms = None
+    if snapshots is not None:
+        facts_move()
+        began = time.perf_counter()
+        client.get(url)
+        stale_ms = (time.perf_counter() - began) * 1000
+    return {"status": status, "queries": queries, **summary(times), "cold_ms": cold_ms, "stale_ms": stale_ms,
             "slowest_query": slowest["sql"] if slowest else None,
             "slowest_query_ms": float(slowest["time"]) * 1000 if slowest else None}
+
+
+def _snapshots() -> Any:
+    try:
+        from sdr_desk.reports.models import ReportSnapshot
+    except ImportError:
+        return None
+    return ReportSnapshot
+
+
+def facts_move() -> None:
+    """Bench only: move the facts' version as a refresh that found a changed lead would (the figures stay the
+    same; what is timed is serving a stale snapshot and queueing its task)."""
+    from sdr_desk.reports.models import RollupState
+
+    state, _ = RollupState.objects.get_or_create(name="facts")
+    RollupState.objects.filter(pk=state.pk).update(last_entry_id=state.last_entry_id + 1)
+
+
+def snapshots_warm() -> dict[str, Any]:
+    """The schedule's run after the facts moved: every snapshot the pages kept, computed again."""
+    snapshots = _snapshots()
+    if snapshots is None:
+        return {"skipped": "no snapshots"}
+    from django.db import connection
+
+    from sdr_desk.reports.snapshots import snapshots_warm as warm
+
+    facts_move()
+    snapshots.objects.update(refreshing_since=None)
+    kept = snapshots.objects.count()
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM django_q_ormq")  # the stale requests' queued tasks: no cluster runs here
+    began = time.perf_counter()
+    warmed = warm(budget_seconds=3600)
+    seconds = time.perf_counter() - began
+    print(f"\nsnapshots_warm after the facts moved: {warmed.refreshed} of {kept} snapshots computed again "
+          f"in {seconds:.1f}s")
+    return {"snapshots": kept, "refreshed": warmed.refreshed, "seconds": seconds}
 
 
 def reports(requests: int, base: dict[str, float]) -> list[dict[str, Any]]:
@@ -226,7 +284,8 @@ def reports(requests: int, base: dict[str, float]) -> list[dict[str, Any]]:
 
     rows = []
     users = {role: get_user_model().objects.filter(username=name).first() for role, name in VIEWERS.items()}
-    print(f"\n{'report':<60}{'as':<11}{'status':>7}{'queries':>8}{'p50 ms':>9}{'p99 ms':>9}{'x base':>8}")
+    print(f"\n{'report':<66}{'as':<11}{'status':>7}{'queries':>8}{'cold ms':>9}{'p50 ms':>9}{'p99 ms':>9}"
+          f"{'x base':>8}{'stale ms':>9}")
     for path in REPORT_URLS:
         try:
             resolve(path)
@@ -241,8 +300,9 @@ def reports(requests: int, base: dict[str, float]) -> list[dict[str, Any]]:
         today = timezone.localdate()
         year = f"since={today - timedelta(days=364)}&until={today}"
         queries = [RANGES_QUERY.get(r, year) for r in RANGES.values()]
-        for url in [f"{path}?{q}" if q else path for q in queries] + [
-                f"{path}?{q}&format=csv" if q else f"{path}?format=csv" for q in queries]:
+        exports = [] if path == "/reports/leads/" else [  # the leads page has no export
+            f"{path}?{q}&format=csv" if q else f"{path}?format=csv" for q in queries]
+        for url in [f"{path}?{q}" if q else path for q in queries] + exports:
             for role, user in users.items():
                 if user is None:
                     print(f"{url:<60}{role:<11}skipped: no user {VIEWERS[role]} (seed with seed_bulk)")
@@ -251,8 +311,8 @@ def reports(requests: int, base: dict[str, float]) -> list[dict[str, Any]]:
                 client.force_login(user)
                 result = page(client, url, requests)
                 ratio = result["p50_ms"] / base["p50_ms"]
-                print(f"{url:<60}{role:<11}{result['status']:>7}{result['queries']:>8}{result['p50_ms']:9.1f}"
-                      f"{result['p99_ms']:9.1f}{ratio:8.1f}")
+                print(f"{url:<66}{role:<11}{result['status']:>7}{result['queries']:>8}{_ms(result['cold_ms'])}"
+                      f"{result['p50_ms']:9.1f}{result['p99_ms']:9.1f}{ratio:8.1f}{_ms(result['stale_ms'])}")
                 if result["slowest_query"]:
                     result["explain"] = explain(result["slowest_query"])
                 rows.append({"url": url, "as": role, **result, "x_baseline_p50": ratio})
@@ -265,6 +325,10 @@ def reports(requests: int, base: dict[str, float]) -> list[dict[str, Any]]:
 
 
 RANGES_QUERY = {"": ""}
+
+
+def _ms(value: float | None) -> str:
+    return f"{value:9.1f}" if value is not None else f"{'-':>9}"
 
 
 def refresh() -> dict[str, Any]:
@@ -303,11 +367,16 @@ def main() -> None:
         from inbound.models import Lead
 
         if args.synthetic_facts:
+            if reused:
+                from django.core.management import call_command
+
+                call_command("migrate", verbosity=0)
             results["seed"] = {"reused": True} if reused else synthetic(args.synthetic_facts)
             base = baseline(args.requests, table="reports_leadfact")
             print(f"\nbaseline SELECT count(*) FROM reports_leadfact: p50 {base['p50_ms']:.1f} ms")
             results["baseline"] = base
             results["reports"] = reports(args.requests, base)
+            results["snapshots_warm"] = snapshots_warm()
             results["load_average"] = os.getloadavg()
         elif reused:
             from django.core.management import call_command
@@ -328,6 +397,7 @@ def main() -> None:
             # The facts first (the pages read them), then the pages over them.
             results["refresh"] = refresh()
             results["reports"] = reports(args.requests, base)
+            results["snapshots_warm"] = snapshots_warm()
             results["load_average"] = os.getloadavg()
     finally:
         from django.db import connections
