@@ -32,6 +32,7 @@ from sdr_desk.reports.tables import Column, Table
 PAGES = [("reports-speed", "Speed to lead"), ("reports-funnel", "Funnel"), ("reports-handoff", "Handoff"),
          ("reports-coaching", "Coaching")]
 FILTER_PARAMS = ("since", "until", "team", "source")
+RANGE_PRESETS = [("7 days", 7), ("30 days", 30), ("90 days", 90), ("12 months", 365)]
 
 
 @dataclass
@@ -51,6 +52,23 @@ class Report:
     def refreshed_at(self) -> Any:
         """When the facts behind the oldest figure shown were made."""
         return self.served.as_of or self.served.version.refreshed_at
+
+    @property
+    def behind(self) -> bool:
+        """Some figure shown is a snapshot of older facts (a task is computing it again)."""
+        newest = self.served.version.refreshed_at
+        return bool(self.served.as_of and newest and self.served.as_of < newest)
+
+    @property
+    def presets(self) -> list[tuple[str, str, bool]]:
+        """Quick ranges ending today: (label, query, whether it is the range shown)."""
+        today = timezone.localdate()
+        found = []
+        for label, days in RANGE_PRESETS:
+            since = today - timedelta(days=days - 1)
+            query = urlencode({**self.base, "since": since.isoformat(), "until": today.isoformat()})
+            found.append((label, query, (self.window.since, self.window.until) == (since, today)))
+        return found
 
     def figure(self, name: str, **kwargs: Any) -> Callable[[], list[dict[str, Any]]]:
         """Figure ``name`` of these facts, as a table's lazy source (live, or from its snapshot)."""

@@ -98,6 +98,17 @@ class TestWhatEachSees:
         assert f"source={desk.g2.pk}" in body and "G2 Reviews" in body
         assert leads_listed(desk, client_for(desk.marketing).get(f"/reports/leads/?{RANGE}&source={desk.g2.pk}")) == {"a3"}
 
+    def test_quick_ranges_end_today_and_keep_the_filters(self, desk):
+        from django.utils import timezone
+
+        today = timezone.localdate()
+        body = client_for(desk.marketing).get(f"/reports/?{RANGE}&source={desk.g2.pk}").content.decode()
+        year = f"?since={today - timedelta(days=364)}&amp;until={today}&amp;source={desk.g2.pk}"
+        assert f'<a href="{year}">12 months</a>' in body
+        default = client_for(desk.marketing).get("/reports/").content.decode()
+        assert f'<a href="?since={today - timedelta(days=29)}&amp;until={today}" aria-current="true">30 days</a>' \
+            in default
+
     def test_a_range_with_no_leads_says_so(self, desk):
         response = client_for(desk.manager).get("/reports/?since=2020-01-01&until=2020-01-31")
         assert response.status_code == 200 and b"No leads in this range." in response.content

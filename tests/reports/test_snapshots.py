@@ -111,6 +111,7 @@ class TestFreshness:
         one_more_lead(desk)
         response = manager.get(f"/reports/?{RANGE}")
         assert response.context["report"].refreshed_at == made < facts_version().refreshed_at
+        assert b"newer figures are being computed" in response.content
 
     def test_a_snapshot_older_than_the_max_age_is_computed_live(self, desk, every_figure_kept):
         every_figure_kept.REPORT_SNAPSHOT_MAX_AGE_SECONDS = 0
