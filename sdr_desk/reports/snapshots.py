@@ -217,12 +217,17 @@ def snapshot_claim(key: str, *, now: datetime | None = None) -> bool:
 
 def _store(key: str, name: str, kwargs: dict[str, Any], inputs: Inputs, rows: Rows, version: FactsVersion,
            took: float, *, viewed_at: datetime | None = None) -> None:
-    values = {"figure": name, "kwargs": kwargs, "inputs": inputs.as_json(), "rows": rows_dump(rows), "version": version.tag,
-              "as_of": version.refreshed_at, "made_at": timezone.now(), "seconds": took,
-              "relative": inputs.ends_today(), "refreshing_since": None}
+    """Insert or replace snapshot ``key`` in one statement (``ON CONFLICT DO UPDATE``): two requests computing one
+    cold figure at once both succeed, the later one's rows kept."""
+    snapshot = ReportSnapshot(key=key, figure=name, kwargs=kwargs, inputs=inputs.as_json(), rows=rows_dump(rows),
+                              version=version.tag, as_of=version.refreshed_at, made_at=timezone.now(), seconds=took,
+                              relative=inputs.ends_today(), viewed_at=viewed_at or timezone.now(),
+                              refreshing_since=None)
+    replaced = ["rows", "version", "as_of", "made_at", "seconds", "relative", "refreshing_since"]
     if viewed_at is not None:
-        values["viewed_at"] = viewed_at
-    ReportSnapshot.objects.update_or_create(pk=key, defaults=values)
+        replaced.append("viewed_at")
+    ReportSnapshot.objects.bulk_create([snapshot], update_conflicts=True, unique_fields=["key"],
+                                       update_fields=replaced)
 
 
 # --- keeping them up to date (Django-Q) -----------------------------------------------------------------

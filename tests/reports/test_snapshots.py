@@ -190,3 +190,60 @@ class TestTheSchedule:
         one_more_lead(desk)
         warmed = snapshots_warm(budget_seconds=-1)
         assert warmed.refreshed == 0 and warmed.left == ReportSnapshot.objects.count()
+
+
+class TestTwoAtOnce:
+    def test_a_second_store_of_one_key_replaces_the_first_and_keeps_when_it_was_viewed(self, desk):
+        from sdr_desk.reports.snapshots import _store
+
+        inputs = Inputs(scope={"everyone": True, "teams": [], "rep": None}, since=date(2026, 11, 1),
+                        until=date(2026, 11, 30), zone="UTC")
+        key = snapshot_key("coaching", {}, inputs)
+        viewed = timezone.now() - timedelta(hours=1)
+        _store(key, "coaching", {}, inputs, [{"n": 1}], facts_version(), 1.0, viewed_at=viewed)
+        _store(key, "coaching", {}, inputs, [{"n": 2}], facts_version(), 2.0)
+        snapshot = ReportSnapshot.objects.get(pk=key)
+        assert rows_load(snapshot.rows) == [{"n": 2}] and snapshot.seconds == 2.0 and snapshot.viewed_at == viewed
+
+    @pytest.mark.django_db(transaction=True)
+    def test_two_requests_keeping_one_cold_figure_at_once_both_succeed(self):
+        """The first holds its new row uncommitted while the second inserts the same key: the second waits, then
+        replaces it (``ON CONFLICT DO UPDATE``) instead of failing its whole request on a duplicate key."""
+        import threading
+
+        from django.db import connections, transaction
+
+        from sdr_desk.reports.snapshots import _store
+
+        inputs = Inputs(scope={"everyone": True, "teams": [], "rep": None}, since=date(2026, 11, 1),
+                        until=date(2026, 11, 30), zone="UTC")
+        key = snapshot_key("coaching", {}, inputs)
+        inserted, errors = threading.Event(), []
+
+        def first() -> None:
+            try:
+                with transaction.atomic():
+                    _store(key, "coaching", {}, inputs, [{"n": 1}], facts_version(), 1.0)
+                    inserted.set()
+                    second_thread.join(timeout=1)  # the second is blocked on our row now
+            finally:
+                connections.close_all()
+
+        def second() -> None:
+            inserted.wait(5)
+            try:
+                with transaction.atomic():
+                    _store(key, "coaching", {}, inputs, [{"n": 2}], facts_version(), 2.0)
+            except Exception as error:  # noqa: BLE001 - the failure this test is about
+                errors.append(error)
+            finally:
+                connections.close_all()
+
+        second_thread = threading.Thread(target=second)
+        first_thread = threading.Thread(target=first)
+        first_thread.start()
+        second_thread.start()
+        first_thread.join(10)
+        second_thread.join(10)
+        assert errors == []
+        assert rows_load(ReportSnapshot.objects.get(pk=key).rows) == [{"n": 2}]
