@@ -245,12 +245,16 @@ def snapshot_refresh(key: str, *, claimed: bool = True) -> bool:
         return False
     if not claimed and not snapshot_claim(key):
         return False
-    inputs = Inputs.from_json(snapshot.inputs)
+    _compute_and_store(key, snapshot.figure, snapshot.kwargs, Inputs.from_json(snapshot.inputs), version)
+    return True
+
+
+def _compute_and_store(key: str, name: str, kwargs: dict[str, Any], inputs: Inputs, version: FactsVersion, *,
+                       viewed_at: datetime | None = None) -> None:
     began = time.perf_counter()
     with report_session():
-        rows = figure_compute(snapshot.figure, snapshot.kwargs, inputs)
-    _store(key, snapshot.figure, snapshot.kwargs, inputs, rows, version, time.perf_counter() - began)
-    return True
+        rows = figure_compute(name, kwargs, inputs)
+    _store(key, name, kwargs, inputs, rows, version, time.perf_counter() - began, viewed_at=viewed_at)
 
 
 @dataclass
@@ -282,11 +286,7 @@ def snapshots_warm(*, budget_seconds: float = WARM_BUDGET_SECONDS) -> Warmed:
         rolled = inputs.rolled_to_today()
         key = snapshot_key(snapshot.figure, snapshot.kwargs, rolled)
         if not ReportSnapshot.objects.filter(pk=key).exists():
-            took = time.perf_counter()
-            with report_session():
-                rows = figure_compute(snapshot.figure, snapshot.kwargs, rolled)
-            _store(key, snapshot.figure, snapshot.kwargs, rolled, rows, version, time.perf_counter() - took,
-                   viewed_at=snapshot.viewed_at)
+            _compute_and_store(key, snapshot.figure, snapshot.kwargs, rolled, version, viewed_at=snapshot.viewed_at)
         ReportSnapshot.objects.filter(pk=snapshot.key).delete()
         result.rolled += 1
     stale = (ReportSnapshot.objects.exclude(version=version.tag).order_by("-viewed_at")
