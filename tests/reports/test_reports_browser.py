@@ -58,3 +58,21 @@ def test_marketing_lands_on_the_handoff_report(page, live_server, desk):
     page.goto(f"{live_server.url}/reports/funnel/?{RANGE}")
     page.wait_for_function("document.querySelector('canvas[data-chart]') && document.querySelector('canvas[data-chart]').chart")
     page.screenshot(path=str(SCREENSHOTS / "reports-funnel-marketing.png"), full_page=True)
+
+
+def test_a_manager_picks_the_last_12_months_and_reads_the_kept_figures_again(page, live_server, desk, settings):
+    """A year's figures are kept (every figure counts as slow here): the second look reads them from the
+    snapshot, and the page is the same."""
+    from sdr_desk.reports.models import ReportSnapshot
+
+    settings.REPORT_SNAPSHOT_SLOW_MS = 0
+    sign_in(page, live_server, "priya")
+    page.goto(f"{live_server.url}/reports/")
+    page.click(".report-presets a:text('12 months')")
+    page.wait_for_url("**/reports/?since=*")
+    assert page.locator(".report-presets a[aria-current=true]").inner_text() == "12 months"
+    first = page.locator("#table-summary").inner_text()
+    assert ReportSnapshot.objects.filter(figure="speed_summary").count() == 2  # 30 days, then 12 months
+    page.reload()
+    assert page.locator("#table-summary").inner_text() == first
+    page.screenshot(path=str(SCREENSHOTS / "reports-speed-year-manager.png"), full_page=True)
