@@ -14,8 +14,10 @@ urlpatterns = [
     path("sequences/<int:pk>/steps/new/", views_manage.step_add_view, name="sequence-step-add"),
     path("sequences/steps/<int:pk>/", views_manage.step_edit_view, name="sequence-step-edit"),
     path("sequences/steps/<int:pk>/move/", views_manage.step_move_view, name="sequence-step-move"),
+    path("sequences/steps/<int:pk>/delete/", views_manage.step_delete_view, name="sequence-step-delete"),
     path("sequences/steps/<int:pk>/variants/new/", views_manage.variant_add_view, name="sequence-variant-add"),
     path("sequences/variants/<int:pk>/", views_manage.variant_edit_view, name="sequence-variant-edit"),
+    path("sequences/variants/<int:pk>/delete/", views_manage.variant_delete_view, name="sequence-variant-delete"),
     path("anymail/postmark/inbound/", views.anymail_inbound_view, name="sequence-anymail-inbound"),
     path("sequences/unsubscribe/<str:token>/", views.unsubscribe_view, name="sequence-unsubscribe"),
 ]

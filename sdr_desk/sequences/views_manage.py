@@ -1,7 +1,8 @@
 """The managers' pages to create and edit sequence templates, their steps and A/B variants.
 
 Managers (and admins) only: ``sequences.change_sequencetemplate``. A bad form is shown again with its
-errors by field and a 400; nothing is saved.
+errors by field and a 400; nothing is saved. A step or variant is deleted only while no lead has run it
+(``editing.step_delete`` / ``variant_delete``); a refusal comes back as a message on the sequence's page.
 """
 
 from __future__ import annotations
@@ -13,12 +14,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from sdr_desk.sequences.editing import (
+    DeleteRefused,
     StepMoveRefused,
+    step_delete,
     step_move,
     step_next_position,
     step_save,
     template_active_set,
     template_save,
+    variant_delete,
     variant_save,
 )
 from sdr_desk.sequences.forms import StepForm, TemplateForm, VariantForm
@@ -107,6 +111,21 @@ def step_move_view(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("sequence-template-edit", pk=step.template_id)
 
 
+@require_POST
+@permission_required(MANAGE, raise_exception=True)
+def step_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Delete a step no lead has run; one that has is kept, and the page says why."""
+    step = get_object_or_404(Step, pk=pk)
+    number = f"Step {step.position + 1} ({step.get_channel_display()})"
+    try:
+        step_delete(step=step, by=request.user)
+    except DeleteRefused as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, f"{number} deleted; the steps after it moved up.")
+    return redirect("sequence-template-edit", pk=step.template_id)
+
+
 @require_http_methods(["GET", "POST"])
 @permission_required(MANAGE, raise_exception=True)
 def variant_add_view(request: HttpRequest, pk: int) -> HttpResponse:
@@ -132,3 +151,21 @@ def variant_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("sequence-template-edit", pk=step.template_id)
     return _form_page(request, form, title=f"{step.template.name}: step {step.position + 1}, variant {variant.label}",
                       back=f"/sequences/{step.template_id}/", template=step.template, step=step)
+
+
+@require_POST
+@permission_required(MANAGE, raise_exception=True)
+def variant_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Delete an A/B variant no lead got; one that a lead got is kept, and the page says why."""
+    variant = get_object_or_404(StepVariant.objects.select_related("step"), pk=pk)
+    step = variant.step
+    try:
+        variant_delete(variant=variant, by=request.user)
+    except DeleteRefused as refused:
+        messages.error(request, refused.message)
+    else:
+        left = step.variants.count()
+        after = {0: "it uses its own text again", 1: "its one variant goes to every lead"}.get(
+            left, f"its {left} variants share its leads")
+        messages.success(request, f"Variant {variant.label} of step {step.position + 1} deleted: {after}.")
+    return redirect("sequence-template-edit", pk=step.template_id)
