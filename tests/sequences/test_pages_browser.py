@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
+
 from sdr_desk.roles import Role
-from sdr_desk.sequences.models import RepSignature, StepVariant
+from sdr_desk.sequences.models import Enrollment, RepSignature, StepRun, StepVariant
 from tests.board.test_board_browser import asgi_server, dialogs, new_context, shot  # noqa: F401
 from tests.browser_support import needs_chromium
-from tests.desk_fixtures import rep_make, team_make
+from tests.desk_fixtures import hot_lead, rep_make, team_make
 from tests.factories import UserFactory
 from tests.sequences.helpers import template_make
 from tests.sequences.test_ab import EMAIL, outcomes_make
@@ -76,4 +78,29 @@ def test_a_manager_edits_a_sequence_in_the_browser(asgi_server, new_context, dia
     assert page.locator(".has-error").count() == 1
     assert "A delay cannot be negative." in page.inner_text(".has-error")
     assert template.steps.count() == 3
+
+    # Deleting asks first: cancelled (the fixture dismisses every dialog), nothing is posted.
+    voicemail = template.steps.get(channel="voicemail")
+    page.goto(f"{asgi_server}/sequences/{template.pk}/")
+    page.click(f"#step-{voicemail.pk} button[aria-label='Delete step 3']")
+    page.wait_for_timeout(300)
+    assert dialogs == ["Delete step 3 (Voicemail)? A step that has run for a lead is kept."]
+    assert template.steps.count() == 3
+    # Confirmed (htmx asks through window.confirm): the unused step goes and the rest close up.
+    dialogs.clear()
+    page.evaluate("window.confirm = () => true")
+    page.click(f"#step-{voicemail.pk} button[aria-label='Delete step 3']")
+    page.wait_for_selector("text=Step 3 (Voicemail) deleted; the steps after it moved up.")
+    shot(page, "sequences-delete-step")
+    assert page.locator("#steps tbody tr").count() == 2
+    assert list(template.steps.order_by("position").values_list("channel", "position")) == [("call", 0), ("email", 1)]
+    # A step that has run for a lead is kept, and the page says why.
+    lead = hot_lead()
+    enrollment = Enrollment.objects.create(lead=lead, template=template, status="stopped")
+    StepRun.objects.create(enrollment=enrollment, step=email, due_at=timezone.now(), status="done")
+    page.evaluate("window.confirm = () => true")
+    page.click(f"#step-{email.pk} button[aria-label='Delete step 2']")
+    page.wait_for_selector("text=it has run for 1 lead")
+    shot(page, "sequences-delete-refused")
+    assert template.steps.count() == 2 and email.variants.count() == 1
     assert dialogs == []
