@@ -14,7 +14,33 @@ from django.db import transaction
 from django.db.models import F, Max
 
 from sdr_desk.ordering import neighbour_swap
+from sdr_desk.roles import Role
 from sdr_desk.sequences.models import Outbox, SequenceTemplate, Step, StepRun, StepVariant
+
+MANAGE = "sequences.change_sequencetemplate"
+
+
+def sequence_teams(user: AbstractBaseUser) -> set[int] | None:
+    """The teams whose sequences ``user`` may shape: None for every team (admins), else the teams they manage
+    (empty for someone without the managers' permission). A sequence of no team ("any team") is shared by the
+    managers: anyone with the permission may shape it."""
+    from sdr_desk.homes import desk_roles
+    from sdr_desk.routing.models import Team
+
+    if not user.has_perm(MANAGE):
+        return set()
+    if Role.ADMIN in desk_roles(user):
+        return None
+    return set(Team.objects.filter(manager=user).values_list("pk", flat=True))
+
+
+def may_edit_sequence(user: AbstractBaseUser, template: SequenceTemplate, *, teams: set[int] | None | str = "") -> bool:
+    """Whether ``user`` may change ``template``, its steps and variants: its team's manager, an admin, or, for a
+    sequence of no team, any manager. ``teams``: ``sequence_teams(user)`` when already read."""
+    if not user.has_perm(MANAGE):
+        return False
+    allowed = sequence_teams(user) if teams == "" else teams
+    return template.team_id is None or allowed is None or template.team_id in allowed
 
 
 @transaction.atomic

@@ -3,6 +3,8 @@ errors by field; the views hand the cleaned instance to ``editing``."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from sdr_desk.sequences.models import SequenceTemplate, Step, StepVariant
@@ -14,6 +16,15 @@ class TemplateForm(forms.ModelForm):
     class Meta:
         model = SequenceTemplate
         fields = ["name", "team", "tier", "auto_enroll"]
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        """The team field offers the teams ``user`` may shape sequences for (all, for an admin)."""
+        from sdr_desk.sequences.editing import sequence_teams
+
+        super().__init__(*args, **kwargs)
+        teams = sequence_teams(user)
+        if teams is not None:
+            self.fields["team"].queryset = self.fields["team"].queryset.filter(pk__in=teams)
 
 
 class StepForm(forms.ModelForm):

@@ -18,6 +18,7 @@ from inbound.models import Lead
 from sdr_desk.board.views import lead_rerender
 from sdr_desk.routing.ownership import OwnershipError
 from sdr_desk.sequences.ab import min_sample, variant_results
+from sdr_desk.sequences.editing import may_edit_sequence, sequence_teams
 from sdr_desk.sequences.inbound import inbound_message_record
 from sdr_desk.sequences.models import RepSignature, SequenceTemplate
 from sdr_desk.sequences.sending import unsubscribe_lead_id, unsubscribe_record
@@ -49,7 +50,9 @@ def templates_view(request: HttpRequest) -> HttpResponse:
     templates = list(SequenceTemplate.objects.select_related("team").prefetch_related("steps")
                      .annotate(ongoing=Count("enrollments", filter=Q(enrollments__status__in=["active", "paused"]))))
     results = variant_results([t.pk for t in templates])
+    teams = sequence_teams(request.user)
     for template in templates:
+        template.editable = may_edit_sequence(request.user, template, teams=teams)
         for step in template.steps.all():
             step.ab = results.get(step.pk)  # the A/B variants' rates, for steps that have variants
     return render(request, "sequences/templates.html", {"templates": templates, "min_sample": min_sample()})

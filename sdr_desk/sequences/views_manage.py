@@ -1,6 +1,8 @@
 """The managers' pages to create and edit sequence templates, their steps and A/B variants.
 
-Managers (and admins) only: ``sequences.change_sequencetemplate``. A bad form is shown again with its
+Managers (and admins) only: ``sequences.change_sequencetemplate``, and of a team's sequence only its manager
+or an admin (``editing.may_edit_sequence``; a sequence of no team is shared by the managers): another team's
+manager gets a 403 on every page and action, and the team field offers only the teams they manage. A bad form is shown again with its
 errors by field and a 400; nothing is saved. A step or variant is deleted only while no lead has run it
 (``editing.step_delete`` / ``variant_delete``); a refusal comes back as a message on the sequence's page.
 """
@@ -9,13 +11,16 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from sdr_desk.sequences.editing import (
+    MANAGE,
     DeleteRefused,
     StepMoveRefused,
+    may_edit_sequence,
     step_delete,
     step_move,
     step_next_position,
@@ -28,7 +33,11 @@ from sdr_desk.sequences.editing import (
 from sdr_desk.sequences.forms import StepForm, TemplateForm, VariantForm
 from sdr_desk.sequences.models import SequenceTemplate, Step, StepVariant
 
-MANAGE = "sequences.change_sequencetemplate"
+
+def _editable(request: HttpRequest, template: SequenceTemplate) -> SequenceTemplate:
+    if not may_edit_sequence(request.user, template):
+        raise PermissionDenied(f"{template.name} belongs to {template.team}: only its manager or an admin may change it.")
+    return template
 
 
 def _form_page(request: HttpRequest, form, *, title: str, back: str, template: SequenceTemplate | None = None,
@@ -41,7 +50,7 @@ def _form_page(request: HttpRequest, form, *, title: str, back: str, template: S
 @require_http_methods(["GET", "POST"])
 @permission_required(MANAGE, raise_exception=True)
 def template_add_view(request: HttpRequest) -> HttpResponse:
-    form = TemplateForm(request.POST or None)
+    form = TemplateForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         template = template_save(form.instance)
         messages.success(request, f"Sequence {template.name} created: add its steps.")
@@ -52,8 +61,8 @@ def template_add_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @permission_required(MANAGE, raise_exception=True)
 def template_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
-    template = get_object_or_404(SequenceTemplate.objects.select_related("team"), pk=pk)
-    form = TemplateForm(request.POST or None, instance=template)
+    template = _editable(request, get_object_or_404(SequenceTemplate.objects.select_related("team"), pk=pk))
+    form = TemplateForm(request.POST or None, instance=template, user=request.user)
     if request.method == "POST" and form.is_valid():
         template_save(form.instance)
         messages.success(request, "Saved.")
@@ -67,7 +76,7 @@ def template_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @permission_required(MANAGE, raise_exception=True)
 def template_active_view(request: HttpRequest, pk: int) -> HttpResponse:
-    template = get_object_or_404(SequenceTemplate, pk=pk)
+    template = _editable(request, get_object_or_404(SequenceTemplate.objects.select_related("team"), pk=pk))
     active = request.POST.get("active") == "1"
     template_active_set(template, active=active)
     messages.success(request, f"{template.name} is {'active' if active else 'inactive: it enrols nobody new'}.")
@@ -77,7 +86,7 @@ def template_active_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @permission_required(MANAGE, raise_exception=True)
 def step_add_view(request: HttpRequest, pk: int) -> HttpResponse:
-    template = get_object_or_404(SequenceTemplate, pk=pk)
+    template = _editable(request, get_object_or_404(SequenceTemplate.objects.select_related("team"), pk=pk))
     form = StepForm(request.POST or None, instance=Step(template=template), position=step_next_position(template))
     if request.method == "POST" and form.is_valid():
         step_save(form.instance)
@@ -90,7 +99,8 @@ def step_add_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @permission_required(MANAGE, raise_exception=True)
 def step_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
-    step = get_object_or_404(Step.objects.select_related("template"), pk=pk)
+    step = get_object_or_404(Step.objects.select_related("template__team"), pk=pk)
+    _editable(request, step.template)
     form = StepForm(request.POST or None, instance=step)
     if request.method == "POST" and form.is_valid():
         step_save(form.instance)
@@ -103,7 +113,8 @@ def step_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @permission_required(MANAGE, raise_exception=True)
 def step_move_view(request: HttpRequest, pk: int) -> HttpResponse:
-    step = get_object_or_404(Step, pk=pk)
+    step = get_object_or_404(Step.objects.select_related("template__team"), pk=pk)
+    _editable(request, step.template)
     try:
         step_move(step, up=request.POST.get("direction") == "up")
     except StepMoveRefused as refused:
@@ -115,7 +126,8 @@ def step_move_view(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(MANAGE, raise_exception=True)
 def step_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Delete a step no lead has run; one that has is kept, and the page says why."""
-    step = get_object_or_404(Step, pk=pk)
+    step = get_object_or_404(Step.objects.select_related("template__team"), pk=pk)
+    _editable(request, step.template)
     number = f"Step {step.position + 1} ({step.get_channel_display()})"
     try:
         step_delete(step=step, by=request.user)
@@ -129,7 +141,8 @@ def step_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @permission_required(MANAGE, raise_exception=True)
 def variant_add_view(request: HttpRequest, pk: int) -> HttpResponse:
-    step = get_object_or_404(Step.objects.select_related("template"), pk=pk)
+    step = get_object_or_404(Step.objects.select_related("template__team"), pk=pk)
+    _editable(request, step.template)
     form = VariantForm(request.POST or None, instance=StepVariant(step=step))
     if request.method == "POST" and form.is_valid():
         variant_save(form.instance)
@@ -142,8 +155,9 @@ def variant_add_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @permission_required(MANAGE, raise_exception=True)
 def variant_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
-    variant = get_object_or_404(StepVariant.objects.select_related("step__template"), pk=pk)
+    variant = get_object_or_404(StepVariant.objects.select_related("step__template__team"), pk=pk)
     step = variant.step
+    _editable(request, step.template)
     form = VariantForm(request.POST or None, instance=variant)
     if request.method == "POST" and form.is_valid():
         variant_save(form.instance)
@@ -157,8 +171,9 @@ def variant_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(MANAGE, raise_exception=True)
 def variant_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Delete an A/B variant no lead got; one that a lead got is kept, and the page says why."""
-    variant = get_object_or_404(StepVariant.objects.select_related("step"), pk=pk)
+    variant = get_object_or_404(StepVariant.objects.select_related("step__template__team"), pk=pk)
     step = variant.step
+    _editable(request, step.template)
     try:
         variant_delete(variant=variant, by=request.user)
     except DeleteRefused as refused:

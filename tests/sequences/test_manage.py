@@ -226,3 +226,55 @@ def test_the_edit_page_costs_a_fixed_number_of_queries(boss, client, made, djang
         StepVariant.objects.create(step=made["steps"][0], label=f"V{n}", body="script")
     with django_assert_max_num_queries(12):
         assert client.get(f"/sequences/{made['template'].pk}/").status_code == 200
+
+
+class TestATeamsSequence:
+    """A team's sequence is its manager's (and an admin's) to shape; another team's manager may read the list
+    but changes nothing, by any URL."""
+
+    @pytest.fixture
+    def teams(self):
+        from tests.desk_fixtures import team_make
+
+        mine = UserFactory(username="mine", roles=[Role.MANAGER])
+        theirs = UserFactory(username="theirs", roles=[Role.MANAGER])
+        team = team_make("Americas", manager=mine)
+        other = team_make("EMEA", is_default=False, manager=theirs)
+        template = template_make("Americas: call first", team=team,
+                                 steps=[{"channel": "call", "delay_minutes": 0}, {"channel": "sms"}, EMAIL])
+        steps = list(template.steps.order_by("position"))
+        variant = StepVariant.objects.create(step=steps[2], label="A", subject="Hi", body="Hello")
+        return {"mine": mine, "theirs": theirs, "team": team, "other": other,
+                "made": {"template": template, "steps": steps, "variant": variant}}
+
+    def test_another_teams_manager_is_refused_every_change_and_nothing_changes(self, client, teams):
+        client.force_login(teams["theirs"])
+        for method, url, data in urls(teams["made"])[2:]:  # the first two make a new sequence
+            before = snapshot()
+            response = getattr(client, method)(url, data)
+            assert response.status_code == 403 and "403.html" in [t.name for t in response.templates], (method, url)
+            assert snapshot() == before, (method, url)
+
+    def test_its_own_manager_may_make_every_change(self, client, teams):
+        client.force_login(teams["mine"])
+        for method, url, data in urls(teams["made"])[2:]:
+            if url.endswith(f"/sequences/{teams['made']['template'].pk}/") and method == "post":
+                data = {**data, "team": str(teams["team"].pk)}
+            response = getattr(client, method)(url, data)
+            assert response.status_code == (200 if method == "get" else 302), (method, url, response.status_code)
+
+    def test_a_manager_may_not_give_a_sequence_to_a_team_they_do_not_manage(self, client, teams):
+        client.force_login(teams["theirs"])
+        response = client.post("/sequences/new/", {"name": "Poached", "team": str(teams["team"].pk), "tier": ""})
+        assert response.status_code == 400 and "team" in response.context["form"].errors
+        assert not SequenceTemplate.objects.filter(name="Poached").exists()
+        form = client.get("/sequences/new/").context["form"]
+        assert list(form.fields["team"].queryset) == [teams["other"]]
+
+    def test_the_list_links_only_the_sequences_they_may_shape(self, client, teams):
+        client.force_login(teams["theirs"])
+        content = client.get("/sequences/").content.decode()
+        template = teams["made"]["template"]
+        assert f'href="/sequences/{template.pk}/"' not in content and "its team's manager shapes it" in content
+        client.force_login(teams["mine"])
+        assert f'href="/sequences/{template.pk}/"' in client.get("/sequences/").content.decode()

@@ -184,9 +184,9 @@ class TestThePage:
             assert response.status_code == 404 and "404.html" in [t.name for t in response.templates], url
 
 
-# Who may delete: the same permission as every other editor page (sequences.change_sequencetemplate), which is
-# not scoped to a team: a manager of another team edits, and so deletes, this team's sequence like its own.
-ROLES = [("the manager", True), ("another team's manager", True), ("admin", True), (Role.SDR, False),
+# Who may delete: whoever may edit the sequence (editing.may_edit_sequence): its team's manager or an admin; a
+# manager of another team may not.
+ROLES = [("the manager", True), ("another team's manager", False), ("admin", True), (Role.SDR, False),
          (Role.AE, False), (Role.MARKETING, False), (None, False)]
 
 
