@@ -43,6 +43,8 @@ FEED_OVERLAP = 1000
 READ_REFRESH_LIMIT = 20000
 
 UPDATE_FIELDS = [field.name for field in LeadFact._meta.concrete_fields if field.name != "lead"]
+COLUMNS = [field.attname for field in LeadFact._meta.concrete_fields]  # lead_id first
+Fact = dict[str, Any]  # a LeadFact's values by column
 
 
 @dataclass
@@ -87,8 +89,9 @@ def _business(calendar: Calendar | None, start: datetime, end: datetime) -> floa
     return business_seconds_between(calendar, start, end)
 
 
-def _facts_for(lead_ids: list[int], calendars: _Calendars, now: datetime) -> tuple[list[LeadFact], list[int]]:
-    """The facts of ``lead_ids`` from their raw rows; and the ids that have none (merged away, gone)."""
+def _facts_for(lead_ids: list[int], calendars: _Calendars, now: datetime) -> tuple[list[Fact], list[int]]:
+    """The facts of ``lead_ids`` from their raw rows (by column, ``COLUMNS``); and the ids that have none (merged
+    away, gone)."""
     leads = list(Lead.objects.filter(pk__in=lead_ids, merged_into__isnull=True).values(
         "id", "created_at", "source_id", "source__channel", "campaign", "utm_source", "utm_medium", "utm_campaign",
         "assignment__team_id", "assignment__owner_id", "assignment__tier", "assignment__sla_started_at",
@@ -156,7 +159,7 @@ def _facts_for(lead_ids: list[int], calendars: _Calendars, now: datetime) -> tup
         statuses = enrolments.get(lead_id, set())
         lead_conversions = conversions.get(lead_id, [])
         outcome = disposition["code__outcome"] if disposition else ""
-        facts.append(LeadFact(
+        facts.append(dict(
             lead_id=lead_id, arrived_at=arrived, arrival_hour=arrived.astimezone(calendars.zone(team_id)).hour,
             after_hours=calendar is not None and not is_open(calendar, arrived),
             team_id=team_id, rep_id=first_rep or row["assignment__owner_id"],
@@ -200,6 +203,47 @@ def _chunks(ids: Iterable[int], size: int) -> Iterator[list[int]]:
         yield chunk
 
 
+def _upsert_copied(facts: list[Fact]) -> None:
+    """PostgreSQL: the facts COPYed into a staging table, then one ``INSERT ... SELECT ... ON CONFLICT``.
+
+    The portable upsert (``bulk_create``) spends 0.35 ms a lead making model instances and quoting 46 values a
+    row into the statement; COPY sends them as they are.
+    """
+    table, stage = connection.ops.quote_name(LeadFact._meta.db_table), "reports_leadfact_stage"
+    names = ", ".join(connection.ops.quote_name(column) for column in COLUMNS)
+    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in
+                        (connection.ops.quote_name(column) for column in COLUMNS if column != "lead_id"))
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMPORARY TABLE {stage} (LIKE {table}) ON COMMIT DROP")
+        with cursor.cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
+            for fact in facts:
+                copy.write_row([fact[column] for column in COLUMNS])
+        cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {stage} "
+                       f"ON CONFLICT (lead_id) DO UPDATE SET {updates}")
+        cursor.execute(f"DROP TABLE {stage}")  # now, not at commit: a test's one transaction writes many batches
+
+
+def _upsert_portable(facts: list[Fact]) -> None:
+    LeadFact.objects.bulk_create([LeadFact(**fact) for fact in facts], update_conflicts=True,
+                                 unique_fields=["lead"], update_fields=UPDATE_FIELDS, batch_size=1000)
+
+
+def facts_store(facts: list[Fact], gone: Iterable[int], *, copy: bool | None = None) -> None:
+    """Write computed facts and delete the facts of leads that have none; in the caller's transaction.
+
+    ``copy``: the PostgreSQL fast path (the default there), else the portable upsert (SQLite, and the tests
+    that compare the two).
+    """
+    gone = list(gone)
+    if gone:
+        LeadFact.objects.filter(lead_id__in=gone).delete()
+    if not facts:
+        return
+    if copy is None:
+        copy = connection.vendor == "postgresql"
+    (_upsert_copied if copy else _upsert_portable)(facts)
+
+
 def facts_write(lead_ids: Iterable[int], *, now: datetime | None = None, calendars: _Calendars | None = None) -> int:
     """Recompute and store the facts of ``lead_ids`` (any number, in batches); returns how many were written."""
     now = now or timezone.now()
@@ -208,10 +252,7 @@ def facts_write(lead_ids: Iterable[int], *, now: datetime | None = None, calenda
     for chunk in _chunks(lead_ids, BATCH):
         facts, gone = _facts_for(chunk, calendars, now)
         with transaction.atomic():
-            if gone:
-                LeadFact.objects.filter(lead_id__in=gone).delete()
-            LeadFact.objects.bulk_create(facts, update_conflicts=True, unique_fields=["lead"],
-                                         update_fields=UPDATE_FIELDS, batch_size=1000)
+            facts_store(facts, gone)
         written += len(facts)
     return written
 

@@ -6,6 +6,7 @@ import threading
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from inbound.models import TimelineEntry
 from sdr_desk.dispositions.merge import lead_merge
@@ -13,7 +14,7 @@ from sdr_desk.dispositions.services import lead_disposition
 from sdr_desk.handoff.services import handoff_verdict, lead_handoff
 from sdr_desk.reports import rollups
 from sdr_desk.reports.models import LeadFact, RollupState
-from sdr_desk.reports.rollups import facts_fresh_enough, facts_refresh, facts_waiting
+from sdr_desk.reports.rollups import facts_fresh_enough, facts_refresh, facts_store, facts_waiting
 from sdr_desk.reports.tasks import facts_rebuild, facts_watch
 from sdr_desk.routing.engine import lead_route
 from sdr_desk.routing.models import LeadAssignment, Team
@@ -156,3 +157,26 @@ class TestClosedUntouched:
         row = fact(routed["lead"])
         assert (row.bucket, row.first_touch_at, row.response_seconds, row.touches) == ("never", None, None, 0)
         assert row.outcome == "disqualified"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the COPY path is PostgreSQL's")
+class TestTheCopyPath:
+    def test_it_writes_exactly_what_the_portable_upsert_writes(self, desk):
+        lead_ids = sorted(LeadFact.objects.values_list("lead_id", flat=True))
+        facts, gone = rollups._facts_for(lead_ids, rollups._Calendars(), timezone.now())
+        assert len(facts) == 7 and not gone
+        LeadFact.objects.all().delete()
+        facts_store(facts, gone, copy=False)
+        portable = list(LeadFact.objects.order_by("lead_id").values())
+        LeadFact.objects.all().delete()
+        facts_store(facts, gone, copy=True)  # inserted
+        assert list(LeadFact.objects.order_by("lead_id").values()) == portable
+        facts_store(facts, gone, copy=True)  # and over themselves: updated
+        assert list(LeadFact.objects.order_by("lead_id").values()) == portable
+
+    def test_it_updates_a_changed_fact(self, desk):
+        lead_ids = sorted(LeadFact.objects.values_list("lead_id", flat=True))
+        LeadFact.objects.update(touches=99, campaign="stale", first_touch_at=None)
+        facts, gone = rollups._facts_for(lead_ids, rollups._Calendars(), timezone.now())
+        facts_store(facts, gone, copy=True)
+        assert not LeadFact.objects.filter(touches=99).exists() and not LeadFact.objects.filter(campaign="stale")
