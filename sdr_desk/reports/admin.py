@@ -5,8 +5,9 @@ from sdr_desk.reports.models import ReportSnapshot, RollupState
 
 @admin.register(RollupState)
 class RollupStateAdmin(admin.ModelAdmin):
-    list_display = ["name", "last_entry_id", "refreshed_at", "full_at"]
-    readonly_fields = ["name", "last_entry_id", "refreshed_at", "full_at"]
+    list_display = ["name", "last_entry_id", "refreshed_at", "full_at", "rebuild_cursor", "rebuild_heartbeat"]
+    readonly_fields = ["name", "last_entry_id", "refreshed_at", "full_at", "rebuild_cursor", "rebuild_entry_id",
+                       "rebuild_started_at", "rebuild_claim", "rebuild_heartbeat"]
 
     def has_add_permission(self, request: object) -> bool:
         return False

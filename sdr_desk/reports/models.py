@@ -126,12 +126,25 @@ class LeadFact(models.Model):
 
 
 class RollupState(models.Model):
-    """How far the change feed (the timeline's ids) has been read into the facts; one row per rollup."""
+    """How far the change feed (the timeline's ids) has been read into the facts; one row per rollup ("facts").
+
+    And, on a row of its own ("facts-rebuild"), how far the full rebuild in progress has come: it runs in
+    batches of leads by id, each committed with its cursor, over as many runs as it takes (a run stops at its
+    time budget, well inside the task timeout), claimed by one run at a time (``rebuild_claim``, renewed with
+    each batch: a claim not renewed for ``REBUILD_LEASE`` is a dead run's, and the next run takes it over).
+    """
 
     name = models.CharField(max_length=50, primary_key=True)
     last_entry_id = models.BigIntegerField(default=0)
     refreshed_at = models.DateTimeField(null=True, blank=True)
-    full_at = models.DateTimeField(null=True, blank=True, help_text="the last full rebuild")
+    full_at = models.DateTimeField(null=True, blank=True, help_text="the last full rebuild (when it reached the end)")
+    rebuild_cursor = models.BigIntegerField(
+        null=True, blank=True, help_text="a full rebuild in progress: the last lead id it wrote; empty: none")
+    rebuild_entry_id = models.BigIntegerField(
+        default=0, help_text="the timeline's newest entry when the rebuild in progress began")
+    rebuild_started_at = models.DateTimeField(null=True, blank=True)
+    rebuild_claim = models.CharField(max_length=32, blank=True, help_text="the run at the rebuild now")
+    rebuild_heartbeat = models.DateTimeField(null=True, blank=True, help_text="its last batch")
 
     def __str__(self) -> str:
         return f"{self.name} at timeline entry {self.last_entry_id}"
