@@ -134,7 +134,9 @@ def step_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     except DeleteRefused as refused:
         messages.error(request, refused.message)
     else:
-        messages.success(request, f"{number} deleted; the steps after it moved up.")
+        after = "; the steps after it moved up" if Step.objects.filter(template_id=step.template_id,
+                                                                      position__gte=step.position).exists() else ""
+        messages.success(request, f"{number} deleted{after}.")
     return redirect("sequence-template-edit", pk=step.template_id)
 
 

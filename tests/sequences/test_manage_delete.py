@@ -64,6 +64,7 @@ class TestDeletingAStep:
         template = template_make("One step")
         content = page_after(client, f"/sequences/steps/{template.steps.get().pk}/delete/")
         assert not template.steps.exists() and "No steps yet" in content
+        assert "Step 1 (" in content and "deleted." in content and "moved up" not in content
 
     def test_a_step_that_ran_for_leads_is_kept_and_the_page_says_for_how_many_and_what_to_do(self, boss, client,
                                                                                             made):
