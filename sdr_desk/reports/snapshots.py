@@ -24,7 +24,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -163,8 +163,6 @@ class Served:
 
     version: FactsVersion
     as_of: datetime | None = None
-    from_snapshot: int = 0
-    pending: list[str] = field(default_factory=list)  # keys a task is to compute again
 
     def note(self, as_of: datetime | None) -> None:
         if as_of is not None and (self.as_of is None or as_of < self.as_of):
@@ -186,9 +184,7 @@ def figure_rows(name: str, kwargs: dict[str, Any], inputs: Inputs, *, served: Se
             if now - snapshot.viewed_at > timedelta(minutes=1):
                 ReportSnapshot.objects.filter(pk=key).update(viewed_at=now)
             if not current and snapshot_claim(key, now=now):
-                served.pending.append(key)
                 transaction.on_commit(lambda: _enqueue(key))
-            served.from_snapshot += 1
             served.note(served.version.refreshed_at if current else snapshot.as_of)
             return rows_load(snapshot.rows)
     began = time.perf_counter()
