@@ -467,8 +467,26 @@ def facts_waiting(*, at_most: int | None = None) -> int:
     return entries.count()
 
 
-def facts_fresh_enough() -> datetime | None:
-    """Before a report reads: catch the facts up if only a little is waiting; return when they were last made."""
+@dataclass(frozen=True)
+class FactsVersion:
+    """How far the facts have been made: they change only when this does (report snapshots are keyed by it)."""
+
+    last_entry_id: int
+    full_at: datetime | None
+    refreshed_at: datetime | None
+
+    @property
+    def tag(self) -> str:
+        return f"{self.last_entry_id}:{self.full_at.timestamp() if self.full_at else 0:.6f}"
+
+
+def facts_version() -> FactsVersion:
+    row = RollupState.objects.filter(pk=FACTS).values_list("last_entry_id", "full_at", "refreshed_at").first()
+    return FactsVersion(*row) if row else FactsVersion(0, None, None)
+
+
+def facts_fresh_enough() -> FactsVersion:
+    """Before a report reads: catch the facts up if only a little is waiting; return how far they are made."""
     if 0 < facts_waiting(at_most=READ_REFRESH_LIMIT) <= READ_REFRESH_LIMIT:
         facts_refresh()
-    return RollupState.objects.filter(pk=FACTS).values_list("refreshed_at", flat=True).first()
+    return facts_version()

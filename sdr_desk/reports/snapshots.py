@@ -35,8 +35,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from sdr_desk.reports import selectors as s
-from sdr_desk.reports.models import LeadFact, ReportSnapshot, RollupState, rows_dump, rows_load
-from sdr_desk.reports.rollups import FACTS
+from sdr_desk.reports.models import LeadFact, ReportSnapshot, rows_dump, rows_load
+from sdr_desk.reports.rollups import FactsVersion, facts_version
 
 logger = logging.getLogger(__name__)
 
@@ -133,26 +133,6 @@ def snapshot_key(name: str, kwargs: dict[str, Any], inputs: Inputs) -> str:
     canonical = json.dumps({"figure": name, "kwargs": kwargs, **inputs.as_json()}, sort_keys=True,
                            separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-# --- the facts' version ---------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class FactsVersion:
-    """How far the facts have been made: they change only when this does."""
-
-    last_entry_id: int
-    full_at: datetime | None
-    refreshed_at: datetime | None
-
-    @property
-    def tag(self) -> str:
-        return f"{self.last_entry_id}:{self.full_at.timestamp() if self.full_at else 0:.6f}"
-
-
-def facts_version() -> FactsVersion:
-    row = RollupState.objects.filter(pk=FACTS).values_list("last_entry_id", "full_at", "refreshed_at").first()
-    return FactsVersion(*row) if row else FactsVersion(0, None, None)
 
 
 # --- serving --------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from sdr_desk.reports import selectors as s
 from sdr_desk.reports.forms import ReportFilterForm, default_range
 from sdr_desk.reports.models import LeadFact
 from sdr_desk.reports.rollups import facts_fresh_enough
-from sdr_desk.reports.snapshots import Inputs, Served, facts_version, figure_rows, report_session
+from sdr_desk.reports.snapshots import Inputs, Served, figure_rows, report_session
 from sdr_desk.reports.tables import Column, Table
 
 PAGES = [("reports-speed", "Speed to lead"), ("reports-funnel", "Funnel"), ("reports-handoff", "Handoff"),
@@ -108,11 +108,11 @@ def _report(request: HttpRequest) -> Report:
     if source_id:
         base["source"] = str(source_id)
     facts = s.facts_filter(scope.facts, window=window, team_id=team_id, source_id=source_id)
-    facts_fresh_enough()
+    version = facts_fresh_enough()
     inputs = Inputs(scope=scope.descriptor, since=since, until=until, zone=str(zone), team_id=team_id,
                     source_id=source_id)
     return Report(facts=facts, scope=scope, form=form, window=window, base=base, inputs=inputs,
-                  served=Served(version=facts_version()), status=status)
+                  served=Served(version=version), status=status)
 
 
 def _page(request: HttpRequest, report: Report, *, name: str, title: str, tables: list[Table],
