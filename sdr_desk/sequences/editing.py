@@ -34,13 +34,12 @@ def sequence_teams(user: AbstractBaseUser) -> set[int] | None:
     return set(Team.objects.filter(manager=user).values_list("pk", flat=True))
 
 
-def may_edit_sequence(user: AbstractBaseUser, template: SequenceTemplate, *, teams: set[int] | None | str = "") -> bool:
+def may_edit_sequence(user: AbstractBaseUser, template: SequenceTemplate, *, teams: set[int] | None) -> bool:
     """Whether ``user`` may change ``template``, its steps and variants: its team's manager, an admin, or, for a
-    sequence of no team, any manager. ``teams``: ``sequence_teams(user)`` when already read."""
+    sequence of no team, any manager. ``teams``: ``sequence_teams(user)``, read once by the caller."""
     if not user.has_perm(MANAGE):
         return False
-    allowed = sequence_teams(user) if teams == "" else teams
-    return template.team_id is None or allowed is None or template.team_id in allowed
+    return template.team_id is None or teams is None or template.team_id in teams
 
 
 @transaction.atomic

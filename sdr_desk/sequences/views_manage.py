@@ -21,6 +21,7 @@ from sdr_desk.sequences.editing import (
     DeleteRefused,
     StepMoveRefused,
     may_edit_sequence,
+    sequence_teams,
     step_delete,
     step_move,
     step_next_position,
@@ -35,7 +36,7 @@ from sdr_desk.sequences.models import SequenceTemplate, Step, StepVariant
 
 
 def _editable(request: HttpRequest, template: SequenceTemplate) -> SequenceTemplate:
-    if not may_edit_sequence(request.user, template):
+    if not may_edit_sequence(request.user, template, teams=sequence_teams(request.user)):
         raise PermissionDenied(f"{template.name} belongs to {template.team}: only its manager or an admin may change it.")
     return template
 
